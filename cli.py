@@ -1,0 +1,125 @@
+"""Command line for operators and scripts: ``flask --app app users|tokens ...``."""
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+import accounts
+import token_service
+from extensions import db
+from models import ApiToken
+from token_service import KIND_LABELS, LIFETIMES
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+tokens_cli = AppGroup("tokens", help="Create, list and revoke API tokens.")
+
+
+def init_app(app):
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+
+
+def _read_password():
+    """Read a password from a prompt, or from the first line of standard input if it is not a terminal."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name; defaults to the part of the email before @.")
+def create_user(email, name):
+    """Create a user with EMAIL; the password comes from a prompt or standard input."""
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter(f"{email!r} is not a valid email address.", param_hint="EMAIL")
+    password = _read_password()
+    if not accounts.MIN_PASSWORD_LENGTH <= len(password) <= accounts.MAX_PASSWORD_LENGTH:
+        raise click.UsageError(
+            f"The password must have {accounts.MIN_PASSWORD_LENGTH} to "
+            f"{accounts.MAX_PASSWORD_LENGTH} characters."
+        )
+    try:
+        user = accounts.create_user(email, name, password)
+    except accounts.EmailTaken:
+        raise click.ClickException(f"A user with email {email!r} already exists.") from None
+    click.echo(f"Created user {user.id} <{user.email}>.")
+
+
+def _user_or_fail(email):
+    try:
+        return token_service.user_by_email(email)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@tokens_cli.command("create")
+@click.option("--user", "email", required=True, help="Email of the user who owns the token.")
+@click.option("--name", required=True, help="A name that says what the token is for (1 to 100 characters).")
+@click.option("--type", "kind", required=True, type=click.Choice(list(KIND_LABELS)), help="hex or jwt.")
+@click.option("--expires", "lifetime", required=True, type=click.Choice(list(LIFETIMES)), help="Lifetime.")
+@click.option("--description", default="", help="Optional notes, at most 500 characters.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of plain text.")
+def create_token(email, name, kind, lifetime, description, as_json):
+    """Create a token and print its value once."""
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise click.BadParameter("The name must have 1 to 100 characters.", param_hint="--name")
+    if len(description) > 500:
+        raise click.BadParameter("The description must have at most 500 characters.", param_hint="--description")
+
+    user = _user_or_fail(email)
+    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"):
+        issued = token_service.create_token(user, name, kind, lifetime, description.strip())
+        url = token_service.webhook_url(issued.token) if kind == "hex" else None
+
+    if as_json:
+        output = {
+            "id": issued.token.id,
+            "token": issued.value,
+            "type": kind,
+            "expires_at": issued.token.expires_at.isoformat(),
+        }
+        if url:
+            output["webhook_url"] = url
+        click.echo(json.dumps(output))
+        return
+
+    click.echo(f"Created {KIND_LABELS[kind]} {issued.token.id} expiring {issued.token.expires_at.isoformat()}.")
+    if url:
+        click.echo(f"Webhook URL: {url}")
+    click.echo("Copy the token now; it will not be shown again:")
+    click.echo(issued.value)
+
+
+@tokens_cli.command("list")
+@click.option("--user", "email", required=True, help="Email of the user whose tokens to list.")
+def list_tokens(email):
+    """List a user's tokens, newest first, revoked ones included."""
+    user = _user_or_fail(email)
+    rows = db.session.scalars(
+        db.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ).all()
+    click.echo(f"{'ID':>6}  {'TYPE':4}  {'STATUS':8}  {'EXPIRES (UTC)':20}  {'HINT':6}  NAME")
+    for token in rows:
+        click.echo(
+            f"{token.id:>6}  {token.kind_label:4}  {token.status():8}  "
+            f"{token.expires_at.strftime('%Y-%m-%d %H:%M:%S'):20}  \u2026{token.last_four:5}  {token.name}"
+        )
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token(token_id):
+    """Revoke the token with TOKEN_ID. Requests that use it are rejected from now on."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"No token with id {token_id}.")
+    if token.revoked_at is not None:
+        click.echo(f"Token {token_id} was already revoked at {token.revoked_at.isoformat()}.")
+        return
+    token_service.revoke_token(token)
+    click.echo(f"Revoked token {token_id} ({token.name}).")

@@ -1,0 +1,164 @@
+"""Configuration: one class of defaults, overridden by environment variables.
+
+Every variable is parsed strictly. A bad value raises ``ConfigError`` naming the
+variable and the fix, so the app stops at start-up instead of failing later.
+"""
+
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "production")
+
+# Keys that the app cannot run without. In development a missing key is generated once
+# and kept in the instance folder; in production the app refuses to start without it.
+REQUIRED_KEYS = {
+    "SECRET_KEY": "signs session cookies and CSRF tokens",
+    "TOKEN_ENCRYPTION_KEY": "encrypts stored webhook secrets (32 random bytes, urlsafe base64)",
+    "JWT_SIGNING_KEY": "signs JWT Tokens (at least 32 random bytes, urlsafe base64)",
+}
+DEV_KEYS_FILE = "dev-keys.json"
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or invalid."""
+
+
+class Config:
+    """Defaults for every setting. Environment variables of the same name override them."""
+
+    APP_ENV = "development"
+    SECRET_KEY = None
+    TOKEN_ENCRYPTION_KEY = None
+    JWT_SIGNING_KEY = None
+    JWT_ISSUER = "exponential"
+    # None means a SQLite file in the instance folder.
+    DATABASE_URL = None
+    # Base of the webhook URLs shown to users, such as https://app.example.com.
+    # None means the host of the request that created the token.
+    PUBLIC_BASE_URL = None
+    TOKENS_PER_PAGE = 25
+    # Upper bound for any request body, in bytes. Larger bodies get 413.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    # werkzeug's password hash method; see werkzeug.security.generate_password_hash.
+    PASSWORD_HASH_METHOD = "scrypt"
+    # Create or upgrade the database schema when the app starts.
+    AUTO_MIGRATE = True
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+
+def _parse_int(name, raw, minimum=1):
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _parse_bool(name, raw):
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}.")
+
+
+PARSERS = {
+    "APP_ENV": None,
+    "SECRET_KEY": None,
+    "TOKEN_ENCRYPTION_KEY": None,
+    "JWT_SIGNING_KEY": None,
+    "JWT_ISSUER": None,
+    "DATABASE_URL": None,
+    "PUBLIC_BASE_URL": None,
+    "TOKENS_PER_PAGE": _parse_int,
+    "MAX_CONTENT_LENGTH": _parse_int,
+    "PASSWORD_HASH_METHOD": None,
+    "AUTO_MIGRATE": _parse_bool,
+}
+
+
+def read_environment(environ=None):
+    """Return the settings given by environment variables, parsed.
+
+    A ``.env`` file in the working directory is read first; variables already set in
+    the environment win over it.
+    """
+    if environ is None:
+        load_dotenv(override=False)
+        environ = os.environ
+
+    settings = {}
+    for name, parse in PARSERS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        settings[name] = parse(name, raw) if parse else raw
+    return settings
+
+
+def finish_config(app):
+    """Check the merged configuration and fill in what can be derived from it."""
+    config = app.config
+    if config["APP_ENV"] not in ENVIRONMENTS:
+        raise ConfigError(
+            f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {config['APP_ENV']!r}."
+        )
+
+    missing = [name for name in REQUIRED_KEYS if not config.get(name)]
+    if missing and config["APP_ENV"] == "production":
+        details = "; ".join(f"{name} {REQUIRED_KEYS[name]}" for name in missing)
+        raise ConfigError(
+            f"Missing required setting(s) in production: {details}. "
+            "Set them as environment variables or in a .env file."
+        )
+    if missing:
+        _fill_development_keys(app, missing)
+
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        url = config.get("DATABASE_URL")
+        if not url:
+            url = "sqlite:///" + str(Path(app.instance_path) / "exponential.sqlite")
+        config["SQLALCHEMY_DATABASE_URI"] = url
+
+    if config["APP_ENV"] == "production":
+        config.setdefault("SESSION_COOKIE_SECURE", True)
+        config.setdefault("REMEMBER_COOKIE_SECURE", True)
+
+
+def _fill_development_keys(app, missing):
+    """Load development keys from the instance folder, generating those not there yet."""
+    path = Path(app.instance_path) / DEV_KEYS_FILE
+    stored = json.loads(path.read_text()) if path.exists() else {}
+
+    generated = [name for name in missing if name not in stored]
+    for name in generated:
+        stored[name] = secrets.token_urlsafe(32)
+    if generated:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2) + "\n")
+        log.warning(
+            "Generated development key(s) %s into %s. Set them as environment "
+            "variables before running in production.",
+            ", ".join(generated),
+            path,
+        )
+
+    for name in missing:
+        app.config[name] = stored[name]

@@ -1,0 +1,196 @@
+"""Database models: accounts, workspaces, API tokens and what arrives through them."""
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+import clock
+from extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite stores datetimes without a zone; values read back are taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"Naive datetime {value!r}: pass a timezone-aware UTC datetime.")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so that sign-in ignores the case of the email.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")
+
+    @classmethod
+    def find_by_email(cls, email):
+        return db.session.scalar(select(cls).where(cls.email == email.strip().lower()))
+
+    def workspaces(self):
+        """Return the workspaces this user is a member of, personal workspace first."""
+        statement = (
+            select(Workspace)
+            .join(Membership)
+            .where(Membership.user_id == self.id)
+            .order_by(Workspace.personal.desc(), Workspace.id)
+        )
+        return db.session.scalars(statement).all()
+
+    def personal_workspace(self):
+        statement = (
+            select(Workspace)
+            .join(Membership)
+            .where(Membership.user_id == self.id, Workspace.personal.is_(True))
+        )
+        return db.session.scalar(statement)
+
+
+class Workspace(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # The workspace created for a user at sign-up.
+    personal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="workspace")
+
+
+class Membership(db.Model):
+    ROLES = ("owner", "member")
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="member")
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    workspace: Mapped[Workspace] = relationship(back_populates="memberships")
+
+
+class ApiToken(db.Model):
+    """An API token. The value itself is never stored in plaintext.
+
+    A Hex Key keeps a SHA-256 digest of its value for lookup and an encrypted copy,
+    because a webhook signature can only be checked with the secret itself. A JWT Token
+    keeps only its ``jti`` claim.
+    """
+
+    KINDS = ("hex", "jwt")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # The last four characters of the value, so that people can tell tokens apart.
+    last_four: Mapped[str] = mapped_column(String(4))
+
+    # Hex Key only: SHA-256 of the value as hex, the value encrypted, and the random
+    # public id that forms its webhook URL.
+    secret_digest: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    secret_encrypted: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+    endpoint_id: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
+
+    # JWT Token only: the token's unique id claim.
+    jti: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_api_token_user_id_id", "user_id", "id"),)
+
+    @property
+    def kind_label(self):
+        """The short type shown in lists: Hex or JWT."""
+        return "Hex" if self.kind == "hex" else "JWT"
+
+    @property
+    def kind_name(self):
+        """The full type name: Hex Key or JWT Token."""
+        return "Hex Key" if self.kind == "hex" else "JWT Token"
+
+    def status(self, now=None):
+        """Return "revoked", "expired" or "active", computed at the time of the call."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or clock.utcnow()):
+            return "expired"
+        return "active"
+
+    @classmethod
+    def listed_for(cls, user_id, before_id=None, limit=25):
+        """Return a page of the user's tokens that are not revoked, newest first."""
+        statement = select(cls).where(cls.user_id == user_id, cls.revoked_at.is_(None))
+        if before_id is not None:
+            statement = statement.where(cls.id < before_id)
+        statement = statement.order_by(cls.id.desc()).limit(limit)
+        return db.session.scalars(statement).all()
+
+    @classmethod
+    def owned_by(cls, user_id, token_id):
+        """Return the user's token with this id, or None if there is no such token."""
+        return db.session.scalar(select(cls).where(cls.id == token_id, cls.user_id == user_id))
+
+
+class Meeting(db.Model):
+    """A meeting that a Fireflies delivery announced, in the personal workspace of the user."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"))
+    fireflies_meeting_id: Mapped[str] = mapped_column(String(200))
+    client_reference_id: Mapped[Optional[str]] = mapped_column(String(200))
+    title: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    # "pending" until the transcript has been fetched from Fireflies.
+    fetch_status: Mapped[str] = mapped_column(String(20), default="pending")
+
+    __table_args__ = (UniqueConstraint("user_id", "fireflies_meeting_id"),)
+
+
+class WebhookDelivery(db.Model):
+    """A Fireflies delivery that passed the signature check and was stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
+    fireflies_meeting_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(100))
+    # 1 for {"meetingId", "eventType"} bodies, 2 for {"meeting_id", "event"} bodies.
+    payload_version: Mapped[int]
+    # V2 bodies carry the time of the event in milliseconds since the epoch.
+    event_timestamp: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+    # One stored delivery per event and meeting: Fireflies retries, and repeats are no-ops.
+    __table_args__ = (UniqueConstraint("user_id", "fireflies_meeting_id", "event"),)

@@ -1,0 +1,238 @@
+"""The dashboard in a real Chromium, driven by Playwright, against the app served over HTTP."""
+
+import json
+import re
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# This machine has no network: keep Chromium from calling home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context_options():
+    return {"locale": "en-US", "timezone_id": "UTC"}
+
+
+# Chromium logs every 4xx response to a script request as a console error. Tests that provoke
+# one on purpose name its status here; any other console error fails the test.
+EXPECTED_STATUS_LOG = "Failed to load resource: the server responded with a status of {}"
+
+
+@pytest.fixture
+def page(browser, live_server, context_options):
+    """A page whose console errors and uncaught exceptions fail the test.
+
+    ``page.expected_statuses`` lists the 4xx statuses a test provokes on purpose.
+    """
+    context = browser.new_context(base_url=live_server.url, **context_options)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    page.expected_statuses = []
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"Uncaught: {error}"))
+    yield page
+    context.close()
+    expected = tuple(EXPECTED_STATUS_LOG.format(status) for status in page.expected_statuses)
+    unexpected = [error for error in errors if not error.startswith(expected or ("\0",))]
+    assert unexpected == [], f"Console errors: {unexpected}"
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_up(page, email="ada@example.com"):
+    page.goto("/signup")
+    page.get_by_label("Name").fill("Ada Lovelace")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/tokens$"))
+
+
+def create_token(page, name, kind="Hex Key", expires="7 days"):
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label(kind).check()
+    page.get_by_label("Expires In").select_option(label=expires)
+    page.get_by_role("button", name="Generate API Key").click()
+    panel = page.locator("#reveal-panel")
+    expect(panel).to_be_visible()
+    return panel.locator("#token-value").input_value()
+
+
+def call_me(server_url, token):
+    request = urllib.request.Request(f"{server_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_create_copy_reload_and_revoke_hex_key(page, live_server):
+    sign_up(page)
+    expect(page.locator(".empty-state")).to_be_visible()
+    screenshot(page, "tokens-empty")
+
+    value = create_token(page, "Fireflies Webhook")
+    assert re.fullmatch(r"[0-9a-f]{32}", value)
+    expect(page.locator("#reveal-panel")).to_be_focused()
+    expect(page.locator("#reveal-panel")).to_contain_text("It will not be shown again.")
+    row = page.locator("#token-rows tr", has_text="Fireflies Webhook")
+    expect(row).to_contain_text("Active")
+    expect(row).to_contain_text(value[-4:])
+    screenshot(page, "tokens-reveal")
+
+    page.get_by_role("button", name="Copy").first.click()
+    expect(page.locator("[data-copy-status]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == value
+
+    webhook_url = page.locator("#webhook-url").input_value()
+    page.get_by_role("button", name="Copy").nth(1).click()
+    expect(page.locator("[data-copy-status]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == webhook_url
+    assert webhook_url.startswith(live_server.url + "/webhooks/fireflies/")
+
+    page.reload()
+    assert value not in page.content()
+    expect(page.locator("#reveal-panel")).to_have_count(0)
+    screenshot(page, "tokens-list")
+    assert call_me(live_server.url, value)[0] == 200
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Revoke Fireflies Webhook").click()
+    expect(row).to_have_count(1)
+    assert call_me(live_server.url, value)[0] == 200
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Fireflies Webhook").click()
+    expect(page.locator("#token-rows tr", has_text="Fireflies Webhook")).to_have_count(0)
+    expect(page.locator("#alerts")).to_contain_text("was revoked")
+    status, body = call_me(live_server.url, value)
+    assert status == 401
+    assert body["error"] == "invalid_token"
+
+
+def test_jwt_token_works_and_dismiss_hides_value(page, live_server):
+    sign_up(page)
+    value = create_token(page, "Browser extension", kind="JWT Token", expires="1 hour")
+    status, body = call_me(live_server.url, value)
+    assert status == 200
+    assert body["user"]["email"] == "ada@example.com"
+
+    page.get_by_role("button", name="Done, I have copied it").click()
+    expect(page.locator("#reveal-panel")).to_have_count(0)
+    assert value not in page.content()
+
+
+def test_validation_error_appears_next_to_field(page):
+    page.expected_statuses.append(422)
+    sign_up(page)
+    page.get_by_label("Name", exact=True).fill("   ")
+    page.get_by_role("button", name="Generate API Key").click()
+    expect(page.locator("#name-error")).to_contain_text("Enter a name")
+    expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "tokens-validation-error")
+
+    page.get_by_label("Name", exact=True).fill("x" * 300)
+    page.get_by_role("button", name="Generate API Key").click()
+    expect(page.locator("#name-error")).to_have_text("Use at most 100 characters.")
+    expect(page.locator("#reveal-panel")).to_have_count(0)
+
+
+def test_copy_falls_back_to_selection_without_clipboard_api(page):
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});")
+    sign_up(page)
+    value = create_token(page, "Plain HTTP")
+    page.get_by_role("button", name="Copy").first.click()
+    expect(page.locator("[data-copy-status]")).to_contain_text("Press Ctrl+C")
+    selected = page.evaluate(
+        "() => { const f = document.activeElement; return f.value.substring(f.selectionStart, f.selectionEnd); }"
+    )
+    assert selected == value
+
+
+def test_expired_session_returns_after_sign_in(page):
+    page.expected_statuses.append(401)
+    sign_up(page)
+    create_token(page, "Keep me")
+    page.reload()
+    page.context.clear_cookies()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Keep me").click()
+    expect(page).to_have_url(re.compile(r"/signin\?next=/tokens$"))
+
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/tokens$"))
+    expect(page.locator("#token-rows tr", has_text="Keep me")).to_have_count(1)
+    screenshot(page, "signin-after-expiry")
+
+
+@pytest.mark.parametrize("zone, expected", [
+    ("America/Los_Angeles", "Jan 15, 2027, 11:30\u202fAM"),
+    ("Asia/Kolkata", "Jan 16, 2027, 1:00\u202fAM"),
+])
+def test_expires_column_shows_local_time(browser, live_server, real_clock, zone, expected):
+    instant = datetime(2027, 1, 15, 18, 30, tzinfo=timezone.utc)
+    real_clock.shift(instant - real_clock.utcnow())
+    context = browser.new_context(base_url=live_server.url, locale="en-US", timezone_id=zone)
+    page = context.new_page()
+    sign_up(page)
+    create_token(page, "Zoned", expires="1 hour")
+    cell = page.locator("#token-rows tr", has_text="Zoned").locator("time[data-local-time]")
+    expect(cell).to_have_attribute("datetime", "2027-01-15T19:30:00Z")
+    assert cell.inner_text().replace(" ", "\u202f").startswith(expected.replace(" ", "\u202f"))
+    context.close()
+
+
+@pytest.fixture
+def no_js_page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_create_and_revoke_work_without_javascript(no_js_page, live_server):
+    page = no_js_page
+    sign_up(page)
+    value = create_token(page, "No script")
+    assert call_me(live_server.url, value)[0] == 200
+
+    page.get_by_role("button", name="Revoke No script").click()
+    expect(page).to_have_url(re.compile(r"/tokens/\d+/revoke\??$"))
+    page.get_by_role("button", name="Revoke token").click()
+    expect(page).to_have_url(re.compile(r"/tokens$"))
+    expect(page.locator("#token-rows tr", has_text="No script")).to_have_count(0)
+    assert call_me(live_server.url, value)[0] == 401

@@ -1,0 +1,244 @@
+"""Issue, verify and revoke API tokens.
+
+Two kinds exist. A Hex Key is 32 lowercase hex characters (128 random bits) and serves
+as a Fireflies webhook secret or as a Bearer token. A JWT Token is signed with HS256
+under a dedicated key and serves as a Bearer token. Every check reads the token's row,
+so a revoked token fails on the very next request in every process.
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from flask import current_app, url_for
+from sqlalchemy import select
+
+import clock
+from extensions import db
+from models import ApiToken, User
+from secretbox import SecretBox, decode_key
+
+log = logging.getLogger(__name__)
+
+KIND_LABELS = {"hex": "Hex Key", "jwt": "JWT Token"}
+
+# Choices of the "Expires In" field, in the order shown.
+LIFETIMES = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "24h": ("24 hours", timedelta(hours=24)),
+    "7d": ("7 days", timedelta(days=7)),
+    "30d": ("30 days", timedelta(days=30)),
+    "90d": ("90 days", timedelta(days=90)),
+}
+
+JWT_ALGORITHM = "HS256"
+# Allowed clock difference between this server and the one that checks a JWT, in seconds.
+JWT_LEEWAY = 30
+JWT_REQUIRED_CLAIMS = ["iss", "sub", "iat", "nbf", "exp", "jti"]
+
+HEX_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+class InvalidToken(Exception):
+    """A presented token is missing, malformed, unknown, expired or revoked."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class IssuedToken:
+    token: ApiToken
+    # The value, shown to the user once and stored nowhere.
+    value: str
+
+
+@dataclass
+class TokenKeys:
+    secret_box: SecretBox
+    jwt_key: bytes
+    jwt_key_id: str
+
+
+def init_app(app):
+    """Decode the token keys from configuration; a bad key stops start-up."""
+    jwt_key = decode_key("JWT_SIGNING_KEY", app.config["JWT_SIGNING_KEY"])
+    app.extensions["token_keys"] = TokenKeys(
+        secret_box=SecretBox(decode_key("TOKEN_ENCRYPTION_KEY", app.config["TOKEN_ENCRYPTION_KEY"])),
+        jwt_key=jwt_key,
+        jwt_key_id=hashlib.sha256(jwt_key).hexdigest()[:16],
+    )
+
+
+def _keys():
+    return current_app.extensions["token_keys"]
+
+
+def hex_digest(value):
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_token(user, name, kind, lifetime, description=""):
+    """Create a token for ``user`` and return it with its value, which is not kept."""
+    if kind not in KIND_LABELS:
+        raise ValueError(f"Unknown token kind {kind!r}; expected one of {', '.join(KIND_LABELS)}.")
+    if lifetime not in LIFETIMES:
+        raise ValueError(f"Unknown lifetime {lifetime!r}; expected one of {', '.join(LIFETIMES)}.")
+
+    now = clock.utcnow()
+    token = ApiToken(
+        user_id=user.id,
+        kind=kind,
+        name=name,
+        description=description,
+        created_at=now,
+        expires_at=now + LIFETIMES[lifetime][1],
+    )
+    if kind == "hex":
+        value = secrets.token_hex(16)
+        token.secret_digest = hex_digest(value)
+        token.secret_encrypted = _keys().secret_box.seal(value, token.secret_digest.encode())
+        token.endpoint_id = secrets.token_hex(16)
+    else:
+        token.jti = uuid.uuid4().hex
+        value = _encode_jwt(user, token)
+    token.last_four = value[-4:]
+
+    db.session.add(token)
+    db.session.commit()
+    log.info("Token created: id=%s user=%s kind=%s expires_at=%s",
+             token.id, user.id, kind, token.expires_at.isoformat())
+    return IssuedToken(token=token, value=value)
+
+
+def _encode_jwt(user, token):
+    claims = {
+        "iss": current_app.config["JWT_ISSUER"],
+        "sub": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "iat": token.created_at,
+        "nbf": token.created_at,
+        "exp": token.expires_at,
+        "jti": token.jti,
+    }
+    keys = _keys()
+    return jwt.encode(claims, keys.jwt_key, algorithm=JWT_ALGORITHM,
+                      headers={"kid": keys.jwt_key_id})
+
+
+def revoke_token(token):
+    """Mark the token revoked. It stays in the database for audit and cannot be restored."""
+    if token.revoked_at is None:
+        token.revoked_at = clock.utcnow()
+        db.session.commit()
+        log.info("Token revoked: id=%s user=%s", token.id, token.user_id)
+
+
+def webhook_secret(token):
+    """Return the plaintext secret of a Hex Key, for checking webhook signatures."""
+    return _keys().secret_box.unseal(token.secret_encrypted, token.secret_digest.encode())
+
+
+def webhook_url(token):
+    """Return the URL that Fireflies should post to for this Hex Key."""
+    path = url_for("webhooks.fireflies", endpoint_id=token.endpoint_id)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + path
+    return url_for("webhooks.fireflies", endpoint_id=token.endpoint_id, _external=True)
+
+
+def parse_bearer(header):
+    """Return the token from an Authorization header value, or raise InvalidToken.
+
+    The scheme is matched without regard to case and surrounding spaces are ignored.
+    """
+    if header is None or not header.strip():
+        raise InvalidToken("missing", "Send the token in an 'Authorization: Bearer <token>' header.")
+    if not header.isascii():
+        raise InvalidToken("malformed", "The Authorization header must contain only ASCII characters.")
+
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer":
+        raise InvalidToken("malformed", "Use the Bearer scheme: 'Authorization: Bearer <token>'.")
+    if not value or any(character.isspace() for character in value):
+        raise InvalidToken("malformed", "The Authorization header must contain exactly one token after 'Bearer'.")
+    return value
+
+
+def authenticate(value):
+    """Return the active (user, token) for a Bearer token value, or raise InvalidToken."""
+    if HEX_KEY_PATTERN.fullmatch(value):
+        token = db.session.scalar(
+            select(ApiToken).where(ApiToken.secret_digest == hex_digest(value), ApiToken.kind == "hex")
+        )
+    elif value.count(".") == 2:
+        token = _token_for_jwt(value)
+    else:
+        raise InvalidToken("malformed", "The token is neither a Hex Key nor a JWT.")
+
+    if token is None:
+        raise InvalidToken("unknown", "The token is not valid.")
+    _check_usable(token)
+    return token.user, token
+
+
+def _token_for_jwt(value):
+    keys = _keys()
+    try:
+        header = jwt.get_unverified_header(value)
+    except jwt.InvalidTokenError:
+        raise InvalidToken("malformed", "The JWT could not be decoded.") from None
+    if header.get("kid") != keys.jwt_key_id:
+        raise InvalidToken("unknown", "The JWT was not signed by a current key.")
+
+    try:
+        claims = jwt.decode(
+            value,
+            keys.jwt_key,
+            algorithms=[JWT_ALGORITHM],
+            issuer=current_app.config["JWT_ISSUER"],
+            leeway=JWT_LEEWAY,
+            options={"require": JWT_REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("expired", "The token has expired. Create a new one on the Tokens page.") from None
+    except jwt.InvalidTokenError:
+        raise InvalidToken("unknown", "The token is not valid.") from None
+
+    token = db.session.scalar(select(ApiToken).where(ApiToken.jti == str(claims["jti"]), ApiToken.kind == "jwt"))
+    if token is not None and str(token.user_id) != claims["sub"]:
+        return None
+    return token
+
+
+def _check_usable(token, now=None):
+    status = token.status(now)
+    if status == "revoked":
+        raise InvalidToken("revoked", "The token has been revoked. Create a new one on the Tokens page.")
+    if status == "expired":
+        raise InvalidToken("expired", "The token has expired. Create a new one on the Tokens page.")
+
+
+def find_user_tokens(user, before_id=None):
+    """Return one page of the user's listed tokens and the id to continue before, if any."""
+    per_page = current_app.config["TOKENS_PER_PAGE"]
+    rows = ApiToken.listed_for(user.id, before_id=before_id, limit=per_page + 1)
+    next_before = rows[per_page - 1].id if len(rows) > per_page else None
+    return rows[:per_page], next_before
+
+
+def user_by_email(email):
+    user = User.find_by_email(email)
+    if user is None:
+        raise LookupError(f"No user with email {email!r}. Create one with 'flask --app app users create'.")
+    return user
