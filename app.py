@@ -11,7 +11,9 @@ from werkzeug.exceptions import HTTPException
 
 import cli
 import config
+import rate_limits
 import schema
+import security_headers
 import token_service
 from blueprints import api, auth, tokens, webhooks
 from blueprints.api_errors import api_error
@@ -44,6 +46,8 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     login_manager.login_view = "auth.signin"
     token_service.init_app(app)
+    rate_limits.init_app(app)
+    security_headers.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(tokens.bp)

@@ -1,6 +1,8 @@
 """Command line for operators and scripts: ``flask --app app users|tokens ...``."""
 
 import json
+import os
+import secrets
 import sys
 
 import click
@@ -8,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 import accounts
+import config
 import token_service
 from extensions import db
 from models import ApiToken
@@ -15,11 +18,19 @@ from token_service import KIND_LABELS, LIFETIMES
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 tokens_cli = AppGroup("tokens", help="Create, list and revoke API tokens.")
+keys_cli = AppGroup("keys", help="Rotate the JWT signing key and the encryption key of stored secrets.")
+
+# For each key ring: the setting of the current key and the setting of the retired keys.
+KEY_RINGS = {
+    "jwt": ("JWT_SIGNING_KEY", "JWT_RETIRED_SIGNING_KEYS"),
+    "encryption": ("TOKEN_ENCRYPTION_KEY", "TOKEN_RETIRED_ENCRYPTION_KEYS"),
+}
 
 
 def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(keys_cli)
 
 
 def _read_password():
@@ -123,3 +134,59 @@ def revoke_token(token_id):
         return
     token_service.revoke_token(token)
     click.echo(f"Revoked token {token_id} ({token.name}).")
+
+
+@keys_cli.command("rotate")
+@click.argument("ring", type=click.Choice(list(KEY_RINGS)))
+def rotate_key(ring):
+    """Make a new current key for RING; the old key is kept as a retired key.
+
+    A retired JWT key still verifies the tokens it signed; a retired encryption key still
+    decrypts until 'keys reencrypt' has run. In development the keys in the instance folder
+    are updated; otherwise the new settings are printed for you to set on every instance.
+    """
+    current_name, retired_name = KEY_RINGS[ring]
+    old_key = current_app.config[current_name]
+    retired = [old_key, *current_app.config.get(retired_name, "").replace(",", " ").split()]
+    new_key = secrets.token_urlsafe(32)
+
+    stored = config.read_development_keys(current_app)
+    if current_name not in os.environ and stored.get(current_name) == old_key:
+        stored[current_name] = new_key
+        stored[retired_name] = ",".join(retired)
+        config.write_development_keys(current_app, stored)
+        click.echo(f"Rotated {current_name} in {config.development_keys_path(current_app)}. Restart the app to use it.")
+    else:
+        click.echo("Set these on every instance, then restart them:")
+        click.echo(f"{current_name}={new_key}")
+        click.echo(f"{retired_name}={','.join(retired)}")
+
+    if ring == "encryption":
+        click.echo("Then run 'flask --app app keys reencrypt' so that stored secrets use the new key.")
+    else:
+        click.echo(f"Remove an old key from {retired_name} once the tokens it signed have expired "
+                   "(at most 90 days); tokens it signed are rejected from then on.")
+
+
+@keys_cli.command("reencrypt")
+def reencrypt_secrets():
+    """Re-encrypt every stored Hex Key under the current encryption key; the keys do not change."""
+    box = current_app.extensions["token_keys"].secret_box
+    tokens = db.session.scalars(db.select(ApiToken).where(ApiToken.secret_encrypted.is_not(None))).all()
+    changed = 0
+    for token in tokens:
+        if box.sealed_with_current_key(token.secret_encrypted):
+            continue
+        associated_data = token.secret_digest.encode()
+        try:
+            secret = box.unseal(token.secret_encrypted, associated_data)
+        except ValueError as error:
+            db.session.rollback()
+            raise click.ClickException(
+                f"Token {token.id}: {error} Add the key it was encrypted with to "
+                "TOKEN_RETIRED_ENCRYPTION_KEYS and run this again; nothing was changed."
+            ) from None
+        token.secret_encrypted = box.seal(secret, associated_data)
+        changed += 1
+    db.session.commit()
+    click.echo(f"Re-encrypted {changed} of {len(tokens)} stored secrets under the current key.")

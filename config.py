@@ -23,6 +23,8 @@ REQUIRED_KEYS = {
     "TOKEN_ENCRYPTION_KEY": "encrypts stored webhook secrets (32 random bytes, urlsafe base64)",
     "JWT_SIGNING_KEY": "signs JWT Tokens (at least 32 random bytes, urlsafe base64)",
 }
+# Keys that only verify or decrypt, left over after a rotation (see ``flask keys``).
+RETIRED_KEYS = ("JWT_RETIRED_SIGNING_KEYS", "TOKEN_RETIRED_ENCRYPTION_KEYS")
 DEV_KEYS_FILE = "dev-keys.json"
 
 
@@ -37,6 +39,10 @@ class Config:
     SECRET_KEY = None
     TOKEN_ENCRYPTION_KEY = None
     JWT_SIGNING_KEY = None
+    # Comma-separated keys that still verify JWTs signed before a rotation.
+    JWT_RETIRED_SIGNING_KEYS = ""
+    # Comma-separated keys that still decrypt secrets encrypted before a rotation.
+    TOKEN_RETIRED_ENCRYPTION_KEYS = ""
     JWT_ISSUER = "exponential"
     # None means a SQLite file in the instance folder.
     DATABASE_URL = None
@@ -44,12 +50,27 @@ class Config:
     # None means the host of the request that created the token.
     PUBLIC_BASE_URL = None
     TOKENS_PER_PAGE = 25
+    # Oldest V2 delivery timestamp accepted, in seconds; Fireflies retries failed deliveries.
+    WEBHOOK_MAX_AGE = 24 * 60 * 60
     # Upper bound for any request body, in bytes. Larger bodies get 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
     # werkzeug's password hash method; see werkzeug.security.generate_password_hash.
     PASSWORD_HASH_METHOD = "scrypt"
     # Create or upgrade the database schema when the app starts.
     AUTO_MIGRATE = True
+    # Seconds of Strict-Transport-Security to send; 0 sends none. Set it when served over HTTPS.
+    HSTS_MAX_AGE = 0
+
+    # Rate limits (see rate_limits.py). Storage: memory:// per process, or redis://host:port/db.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGNIN_IP_RATE_LIMIT = "30 per 15 minutes"
+    SIGNIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
+    SIGNUP_RATE_LIMIT = "10 per hour"
+    TOKEN_CREATE_RATE_LIMIT = "60 per hour"
+    BEARER_FAILURE_RATE_LIMIT = "60 per minute"
+    WEBHOOK_RATE_LIMIT = "300 per minute"
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     WTF_CSRF_TIME_LIMIT = None
@@ -83,13 +104,25 @@ PARSERS = {
     "SECRET_KEY": None,
     "TOKEN_ENCRYPTION_KEY": None,
     "JWT_SIGNING_KEY": None,
+    "JWT_RETIRED_SIGNING_KEYS": None,
+    "TOKEN_RETIRED_ENCRYPTION_KEYS": None,
     "JWT_ISSUER": None,
     "DATABASE_URL": None,
     "PUBLIC_BASE_URL": None,
     "TOKENS_PER_PAGE": _parse_int,
+    "WEBHOOK_MAX_AGE": _parse_int,
     "MAX_CONTENT_LENGTH": _parse_int,
     "PASSWORD_HASH_METHOD": None,
     "AUTO_MIGRATE": _parse_bool,
+    "HSTS_MAX_AGE": lambda name, raw: _parse_int(name, raw, minimum=0),
+    "RATELIMIT_ENABLED": _parse_bool,
+    "RATELIMIT_STORAGE_URI": None,
+    "SIGNIN_IP_RATE_LIMIT": None,
+    "SIGNIN_ACCOUNT_RATE_LIMIT": None,
+    "SIGNUP_RATE_LIMIT": None,
+    "TOKEN_CREATE_RATE_LIMIT": None,
+    "BEARER_FAILURE_RATE_LIMIT": None,
+    "WEBHOOK_RATE_LIMIT": None,
 }
 
 
@@ -129,6 +162,9 @@ def finish_config(app):
         )
     if missing:
         _fill_development_keys(app, missing)
+        for name in RETIRED_KEYS:
+            if not config.get(name):
+                config[name] = read_development_keys(app).get(name, "")
 
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         url = config.get("DATABASE_URL")
@@ -137,22 +173,38 @@ def finish_config(app):
         config["SQLALCHEMY_DATABASE_URI"] = url
 
     if config["APP_ENV"] == "production":
-        config.setdefault("SESSION_COOKIE_SECURE", True)
-        config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        # Production is served over HTTPS, so cookies never travel over plain HTTP.
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def development_keys_path(app):
+    return Path(app.instance_path) / DEV_KEYS_FILE
+
+
+def read_development_keys(app):
+    path = development_keys_path(app)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_development_keys(app, keys):
+    """Write the development key file, readable by its owner only."""
+    path = development_keys_path(app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=2) + "\n")
 
 
 def _fill_development_keys(app, missing):
     """Load development keys from the instance folder, generating those not there yet."""
-    path = Path(app.instance_path) / DEV_KEYS_FILE
-    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored = read_development_keys(app)
+    path = development_keys_path(app)
 
     generated = [name for name in missing if name not in stored]
     for name in generated:
         stored[name] = secrets.token_urlsafe(32)
     if generated:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        path.write_text(json.dumps(stored, indent=2) + "\n")
+        write_development_keys(app, stored)
         log.warning(
             "Generated development key(s) %s into %s. Set them as environment "
             "variables before running in production.",

@@ -14,12 +14,14 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+import clock
 import token_service
 from extensions import db
 from models import ApiToken, Meeting, WebhookDelivery, Workspace, Membership
@@ -27,6 +29,8 @@ from models import ApiToken, Meeting, WebhookDelivery, Workspace, Membership
 log = logging.getLogger(__name__)
 
 SIGNATURE_PATTERN = re.compile(r"(?:sha256=)?([0-9a-fA-F]{64})")
+# How far a V2 timestamp may lie in the future, for clocks that differ.
+FUTURE_ALLOWANCE = timedelta(minutes=5)
 MAX_ID_LENGTH = 200
 MAX_EVENT_LENGTH = 100
 
@@ -79,10 +83,36 @@ def receive(endpoint_id, body, signature_header):
         )
 
     delivery = parse_body(body)
+    if not _is_fresh(delivery) and not _already_stored(token, delivery):
+        raise DeliveryRejected(
+            422, "stale_delivery",
+            f"The delivery's timestamp is more than {current_app.config['WEBHOOK_MAX_AGE']} seconds old "
+            "or too far in the future.",
+        )
     receipt = store(token, delivery, body)
     log.info("Webhook delivery %s: token=%s meeting=%s event=%r",
              receipt.outcome, token.id, delivery.meeting_id, delivery.event)
     return receipt
+
+
+def _is_fresh(delivery):
+    """Return False for a V2 delivery whose timestamp is outside the replay window."""
+    if delivery.event_timestamp is None:
+        return True
+    now = clock.utcnow()
+    oldest = now - timedelta(seconds=current_app.config["WEBHOOK_MAX_AGE"])
+    return oldest <= delivery.event_timestamp <= now + FUTURE_ALLOWANCE
+
+
+def _already_stored(token, delivery):
+    """Return True if this event for this meeting was accepted before, whatever its age."""
+    return db.session.scalar(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.user_id == token.user_id,
+            WebhookDelivery.fireflies_meeting_id == delivery.meeting_id,
+            WebhookDelivery.event == delivery.event,
+        )
+    ) is not None
 
 
 def sign(secret, body):

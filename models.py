@@ -72,6 +72,19 @@ class User(UserMixin, db.Model):
         return db.session.scalar(statement)
 
 
+class UserSession(db.Model):
+    """A signed-in browser session. The cookie carries the id; the database keeps its SHA-256.
+
+    Signing out revokes the row, so a copy of the old cookie no longer signs anyone in.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    id_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
 class Workspace(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -7,6 +7,7 @@ so a revoked token fails on the very next request in every process.
 """
 
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -21,7 +22,7 @@ from sqlalchemy import select
 import clock
 from extensions import db
 from models import ApiToken, User
-from secretbox import SecretBox, decode_key
+from secretbox import SecretBox, decode_key, decode_keys
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,31 @@ class IssuedToken:
 @dataclass
 class TokenKeys:
     secret_box: SecretBox
+    # The current JWT signing key and its id; new tokens are signed with it.
     jwt_key: bytes
     jwt_key_id: str
+    # Every key that verifies, current and retired, by key id (the JWT "kid" header).
+    jwt_verification_keys: dict
+
+
+def jwt_key_id(key):
+    return hashlib.sha256(key).hexdigest()[:16]
 
 
 def init_app(app):
-    """Decode the token keys from configuration; a bad key stops start-up."""
-    jwt_key = decode_key("JWT_SIGNING_KEY", app.config["JWT_SIGNING_KEY"])
+    """Decode the token key rings from configuration; a bad key stops start-up."""
+    config = app.config
+    jwt_key = decode_key("JWT_SIGNING_KEY", config["JWT_SIGNING_KEY"])
+    retired_jwt_keys = decode_keys("JWT_RETIRED_SIGNING_KEYS", config.get("JWT_RETIRED_SIGNING_KEYS"))
+    encryption_key = decode_key("TOKEN_ENCRYPTION_KEY", config["TOKEN_ENCRYPTION_KEY"])
+    retired_encryption_keys = decode_keys(
+        "TOKEN_RETIRED_ENCRYPTION_KEYS", config.get("TOKEN_RETIRED_ENCRYPTION_KEYS")
+    )
     app.extensions["token_keys"] = TokenKeys(
-        secret_box=SecretBox(decode_key("TOKEN_ENCRYPTION_KEY", app.config["TOKEN_ENCRYPTION_KEY"])),
+        secret_box=SecretBox(encryption_key, retired_encryption_keys),
         jwt_key=jwt_key,
-        jwt_key_id=hashlib.sha256(jwt_key).hexdigest()[:16],
+        jwt_key_id=jwt_key_id(jwt_key),
+        jwt_verification_keys={jwt_key_id(key): key for key in [*retired_jwt_keys, jwt_key]},
     )
 
 
@@ -178,9 +193,13 @@ def parse_bearer(header):
 def authenticate(value):
     """Return the active (user, token) for a Bearer token value, or raise InvalidToken."""
     if HEX_KEY_PATTERN.fullmatch(value):
+        digest = hex_digest(value)
         token = db.session.scalar(
-            select(ApiToken).where(ApiToken.secret_digest == hex_digest(value), ApiToken.kind == "hex")
+            select(ApiToken).where(ApiToken.secret_digest == digest, ApiToken.kind == "hex")
         )
+        # The database matched the digest; compare again in constant time, as every check does.
+        if token is not None and not hmac.compare_digest(token.secret_digest.encode(), digest.encode()):
+            token = None
     elif value.count(".") == 2:
         token = _token_for_jwt(value)
     else:
@@ -198,13 +217,14 @@ def _token_for_jwt(value):
         header = jwt.get_unverified_header(value)
     except jwt.InvalidTokenError:
         raise InvalidToken("malformed", "The JWT could not be decoded.") from None
-    if header.get("kid") != keys.jwt_key_id:
-        raise InvalidToken("unknown", "The JWT was not signed by a current key.")
+    key = keys.jwt_verification_keys.get(header.get("kid"))
+    if key is None:
+        raise InvalidToken("unknown", "The JWT was not signed by a key this server knows.")
 
     try:
         claims = jwt.decode(
             value,
-            keys.jwt_key,
+            key,
             algorithms=[JWT_ALGORITHM],
             issuer=current_app.config["JWT_ISSUER"],
             leeway=JWT_LEEWAY,

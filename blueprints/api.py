@@ -14,9 +14,14 @@ import token_service
 from blueprints.api_errors import api_error
 from extensions import db
 from models import Meeting
+from rate_limits import configured, failed, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
+
+# Guessing tokens: only rejected requests count, per client IP.
+limiter.limit(configured("BEARER_FAILURE_RATE_LIMIT"), deduct_when=failed,
+              error_message="Too many requests with invalid tokens from your address. Wait a minute and try again.")(bp)
 
 
 def bearer_required(view):

@@ -6,11 +6,10 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_login import current_user, login_required, login_user, logout_user
 
 import accounts
+from rate_limits import account_key, configured, failed, limiter
 from blueprints.htmx import current_path, is_htmx, safe_next_path
 from extensions import login_manager
 from forms import SignInForm, SignUpForm
-from models import User
-from extensions import db
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -18,9 +17,14 @@ log = logging.getLogger(__name__)
 SIGN_IN_FAILED = "The email or password is incorrect."
 
 
+# The session key that carries the id of the signed-in session (see UserSession).
+SESSION_ID_KEY = "sid"
+
+
 @login_manager.user_loader
 def load_user(user_id):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Load the user only while their signed-in session is unrevoked."""
+    return accounts.user_for_session(user_id, session.get(SESSION_ID_KEY))
 
 
 @login_manager.unauthorized_handler
@@ -37,6 +41,8 @@ def unauthorized():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(configured("SIGNUP_RATE_LIMIT"), methods=["POST"],
+               error_message="Too many sign-ups from your network. Try again later.")
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("tokens.index"))
@@ -58,6 +64,10 @@ def signup():
 
 
 @bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit(configured("SIGNIN_IP_RATE_LIMIT"), methods=["POST"], deduct_when=failed,
+               error_message="Too many failed sign-in attempts from your network. Wait a few minutes and try again.")
+@limiter.limit(configured("SIGNIN_ACCOUNT_RATE_LIMIT"), methods=["POST"], deduct_when=failed, key_func=account_key,
+               error_message="Too many failed sign-in attempts for this account. Wait a few minutes and try again.")
 def signin():
     next_path = safe_next_path(request.args.get("next"))
     if current_user.is_authenticated:
@@ -83,6 +93,7 @@ def signin():
 @login_required
 def signout():
     log.info("User signed out: id=%s", current_user.id)
+    accounts.end_session(session.get(SESSION_ID_KEY))
     logout_user()
     session.clear()
     flash("You have been signed out.", "info")
@@ -90,6 +101,7 @@ def signout():
 
 
 def _start_session(user):
-    # A fresh session at sign-in, so that nothing from before carries over.
+    # A fresh session at sign-in, with a new id, so that nothing from before carries over.
     session.clear()
+    session[SESSION_ID_KEY] = accounts.start_session(user)
     login_user(user)

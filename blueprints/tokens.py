@@ -8,6 +8,7 @@ import token_service
 from blueprints.htmx import is_htmx, render_page_or_fragment
 from forms import CreateTokenForm
 from models import ApiToken
+from rate_limits import configured, limiter, user_key
 
 bp = Blueprint("tokens", __name__)
 
@@ -30,6 +31,8 @@ def index():
 
 
 @bp.post("/tokens")
+@limiter.limit(configured("TOKEN_CREATE_RATE_LIMIT"), key_func=user_key,
+               error_message="You have created many tokens in a short time. Wait a while and try again.")
 def create():
     form = CreateTokenForm()
     if not form.validate():

@@ -6,6 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
+
+import clock
 from sqlalchemy import func, select
 
 from extensions import db
@@ -25,9 +27,10 @@ def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def v2_body(meeting_id="meeting-1", event="meeting.transcribed"):
+def v2_body(meeting_id="meeting-1", event="meeting.transcribed", age=timedelta(0)):
+    timestamp = int((clock.utcnow() - age).timestamp() * 1000)
     return json.dumps({
-        "event": event, "timestamp": 1764876000000, "meeting_id": meeting_id, "client_reference_id": "ref-1",
+        "event": event, "timestamp": timestamp, "meeting_id": meeting_id, "client_reference_id": "ref-1",
     }).encode()
 
 
@@ -189,3 +192,34 @@ def test_meeting_is_listed_through_api(app, user, hook):
     response = app.test_client().get("/api/v1/meetings", headers={"Authorization": f"Bearer {hook['secret']}"})
     meetings = response.get_json()["meetings"]
     assert [meeting["fireflies_meeting_id"] for meeting in meetings] == ["meeting-99"]
+
+
+def test_stale_delivery_is_rejected(app, hook):
+    body = v2_body("meeting-old", age=timedelta(days=1, minutes=1))
+    response = post(app.test_client(), hook["path"], body, sign(hook["secret"], body))
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "stale_delivery"
+    assert count(app, Meeting) == 0
+
+
+def test_delivery_from_far_future_is_rejected(app, hook):
+    body = v2_body("meeting-future", age=-timedelta(minutes=10))
+    response = post(app.test_client(), hook["path"], body, sign(hook["secret"], body))
+    assert response.status_code == 422
+
+
+def test_old_repeat_of_accepted_delivery_is_duplicate(app, hook, real_clock):
+    body = v2_body("meeting-retried")
+    client = app.test_client()
+    assert post(client, hook["path"], body, sign(hook["secret"], body)).get_json()["status"] == "accepted"
+    real_clock.shift(timedelta(days=2))
+    # The key expires after an hour: extend it, so that only the delivery is old.
+    with app.app_context():
+        from models import ApiToken
+        token = db.session.scalar(select(ApiToken))
+        token.expires_at = clock.utcnow() + timedelta(hours=1)
+        db.session.commit()
+    response = post(client, hook["path"], body, sign(hook["secret"], body))
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "duplicate"
+    assert count(app, WebhookDelivery) == 1

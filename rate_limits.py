@@ -1,0 +1,87 @@
+"""Rate limits on guessing and flooding, with Flask-Limiter.
+
+Storage is in memory by default (per process) and Redis when RATELIMIT_STORAGE_URI names
+it, so that several processes share one count. A request over a limit answers 429 with
+Retry-After; each breach is logged once per limit, key and window, not once per request.
+"""
+
+import logging
+import threading
+import time
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from limits import parse
+
+from config import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Settings that hold a limit, with what each one counts.
+LIMIT_SETTINGS = {
+    "SIGNIN_IP_RATE_LIMIT": "failed sign-in attempts per client IP",
+    "SIGNIN_ACCOUNT_RATE_LIMIT": "failed sign-in attempts per email address",
+    "SIGNUP_RATE_LIMIT": "sign-ups per client IP",
+    "TOKEN_CREATE_RATE_LIMIT": "tokens created per user",
+    "BEARER_FAILURE_RATE_LIMIT": "rejected Bearer tokens per client IP",
+    "WEBHOOK_RATE_LIMIT": "requests per webhook URL",
+}
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def init_app(app):
+    for name in LIMIT_SETTINGS:
+        try:
+            parse(app.config[name])
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a rate limit such as '10 per minute', got {app.config[name]!r}."
+            ) from None
+    app.config.setdefault("RATELIMIT_ON_BREACH_CALLBACK", log_breach)
+    limiter.init_app(app)
+
+
+def configured(name):
+    """Return a callable that reads the limit ``name`` from the app's configuration."""
+    return lambda: current_app.config[name]
+
+
+def account_key():
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
+def user_key():
+    return f"user:{current_user.get_id()}"
+
+
+def webhook_key():
+    return "webhook:" + (request.view_args or {}).get("endpoint_id", "")
+
+
+def failed(response):
+    """Count a request against a failure limit only when it failed."""
+    return response.status_code in (401, 422)
+
+
+_logged_windows = {}
+_logged_lock = threading.Lock()
+
+
+def log_breach(request_limit):
+    """Log a breached limit once per key and window."""
+    window = request_limit.limit.get_expiry()
+    window_index = int(time.time() // window)
+    entry = (request_limit.key, window_index)
+    with _logged_lock:
+        if entry in _logged_windows:
+            return None
+        # Forget windows that have ended, so the record stays small.
+        for stale in [key for key, index in _logged_windows.items() if index < window_index - 1]:
+            del _logged_windows[stale]
+        _logged_windows[entry] = window_index
+    log.warning("Rate limit %s exceeded for %s on %s %s; further breaches in this window are not logged.",
+                request_limit.limit, request_limit.key, request.method, request.path)
+    return None
