@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 import cli
 import config
+import jobs
 import rate_limits
 import schema
 import security_headers
@@ -47,6 +48,7 @@ def create_app(test_config=None):
     login_manager.login_view = "auth.signin"
     token_service.init_app(app)
     rate_limits.init_app(app)
+    jobs.init_app(app)
     security_headers.init_app(app)
 
     app.register_blueprint(auth.bp)

@@ -7,10 +7,12 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 import accounts
 import config
+import integrations
+import jobs
 import token_service
 from extensions import db
 from models import ApiToken
@@ -19,6 +21,7 @@ from token_service import KIND_LABELS, LIFETIMES
 users_cli = AppGroup("users", help="Manage user accounts.")
 tokens_cli = AppGroup("tokens", help="Create, list and revoke API tokens.")
 keys_cli = AppGroup("keys", help="Rotate the JWT signing key and the encryption key of stored secrets.")
+fireflies_cli = AppGroup("fireflies", help="Manage users' Fireflies API keys.")
 
 # For each key ring: the setting of the current key and the setting of the retired keys.
 KEY_RINGS = {
@@ -31,6 +34,8 @@ def init_app(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(fireflies_cli)
+    app.cli.add_command(worker)
 
 
 def _read_password():
@@ -190,3 +195,34 @@ def reencrypt_secrets():
         changed += 1
     db.session.commit()
     click.echo(f"Re-encrypted {changed} of {len(tokens)} stored secrets under the current key.")
+
+
+@fireflies_cli.command("set-key")
+@click.option("--user", "email", required=True, help="Email of the user whose key to save.")
+def set_fireflies_key(email):
+    """Save a user's Fireflies API key, read from the first line of standard input."""
+    user = _user_or_fail(email)
+    try:
+        integrations.save_fireflies_key(user.id, sys.stdin.readline())
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"Saved the Fireflies API key of {user.email}; pending meetings are queued for fetching.")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--burst", is_flag=True, help="Run the jobs that are due, then exit.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Number of worker threads.")
+def worker(burst, workers):
+    """Run background jobs, such as fetching transcripts from Fireflies."""
+    app = current_app._get_current_object()
+    # A worker that died mid-job left its meetings pending: queue them again.
+    jobs.requeue_pending()
+    if burst:
+        count = jobs.run_burst(app)
+        click.echo(f"Ran {count} job(s); nothing else is due.")
+        return
+    consumer = app.extensions["jobs"].huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    click.echo(f"Worker started with {workers} thread(s); press Ctrl+C to stop.")
+    consumer.run()

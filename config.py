@@ -50,6 +50,13 @@ class Config:
     # None means the host of the request that created the token.
     PUBLIC_BASE_URL = None
     TOKENS_PER_PAGE = 25
+    # Base URL of Fireflies' GraphQL API; tests point it at a local fake server.
+    FIREFLIES_API_URL = "https://api.fireflies.ai"
+    # Where background jobs queue: None for a SQLite file in the instance folder,
+    # or redis://host:port/db.
+    JOB_QUEUE_URL = None
+    # Attempts at fetching a transcript before the meeting is marked failed.
+    FETCH_MAX_ATTEMPTS = 8
     # Oldest V2 delivery timestamp accepted, in seconds; Fireflies retries failed deliveries.
     WEBHOOK_MAX_AGE = 24 * 60 * 60
     # Upper bound for any request body, in bytes. Larger bodies get 413.
@@ -110,6 +117,9 @@ PARSERS = {
     "DATABASE_URL": None,
     "PUBLIC_BASE_URL": None,
     "TOKENS_PER_PAGE": _parse_int,
+    "FIREFLIES_API_URL": None,
+    "JOB_QUEUE_URL": None,
+    "FETCH_MAX_ATTEMPTS": _parse_int,
     "WEBHOOK_MAX_AGE": _parse_int,
     "MAX_CONTENT_LENGTH": _parse_int,
     "PASSWORD_HASH_METHOD": None,

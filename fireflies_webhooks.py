@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 import clock
+import jobs
 import token_service
 from extensions import db
 from models import ApiToken, Meeting, WebhookDelivery, Workspace, Membership
@@ -90,6 +91,8 @@ def receive(endpoint_id, body, signature_header):
             "or too far in the future.",
         )
     receipt = store(token, delivery, body)
+    if receipt.outcome == "accepted":
+        jobs.enqueue_fetch(receipt.meeting.id)
     log.info("Webhook delivery %s: token=%s meeting=%s event=%r",
              receipt.outcome, token.id, delivery.meeting_id, delivery.event)
     return receipt

@@ -1,10 +1,10 @@
 """Database models: accounts, workspaces, API tokens and what arrives through them."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -174,7 +174,12 @@ class ApiToken(db.Model):
 
 
 class Meeting(db.Model):
-    """A meeting that a Fireflies delivery announced, in the personal workspace of the user."""
+    """A meeting that a Fireflies delivery announced, in the personal workspace of the user.
+
+    The delivery only names the meeting; a background job fetches the rest from Fireflies.
+    """
+
+    FETCH_STATUSES = ("pending", "done", "failed")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -183,10 +188,113 @@ class Meeting(db.Model):
     client_reference_id: Mapped[Optional[str]] = mapped_column(String(200))
     title: Mapped[Optional[str]] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
-    # "pending" until the transcript has been fetched from Fireflies.
+    # When the meeting took place, and how long it lasted in minutes, as Fireflies reports.
+    held_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[Optional[float]] = mapped_column(Float)
+    participants: Mapped[list] = mapped_column(JSON, default=lambda: [])
+    summary_overview: Mapped[Optional[str]] = mapped_column(Text)
+    summary_keywords: Mapped[list] = mapped_column(JSON, default=lambda: [])
+
+    # "pending" until the transcript is fetched ("done") or fetching gave up ("failed").
     fetch_status: Mapped[str] = mapped_column(String(20), default="pending")
+    fetch_attempts: Mapped[int] = mapped_column(default=0)
+    fetch_error: Mapped[Optional[str]] = mapped_column(Text)
+    fetched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Last time a job was queued for the fetch; a sweep requeues fetches left pending too long.
+    fetch_queued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    sentences: Mapped[list["TranscriptSentence"]] = relationship(
+        order_by="TranscriptSentence.index", cascade="all, delete-orphan"
+    )
+    action_items: Mapped[list["MeetingActionItem"]] = relationship(
+        order_by="MeetingActionItem.position", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (UniqueConstraint("user_id", "fireflies_meeting_id"),)
+
+    @classmethod
+    def owned_by(cls, user_id, meeting_id):
+        return db.session.scalar(select(cls).where(cls.id == meeting_id, cls.user_id == user_id))
+
+
+class TranscriptSentence(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    index: Mapped[int]
+    speaker: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    # Seconds from the start of the recording.
+    start_time: Mapped[Optional[float]] = mapped_column(Float)
+    end_time: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class MeetingActionItem(db.Model):
+    """An action item from a meeting summary: a draft until someone adds it as an action."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    action_id: Mapped[Optional[int]] = mapped_column(ForeignKey("action.id", ondelete="SET NULL"))
+
+
+class Action(db.Model):
+    """Something to do, in a workspace, captured in the app, through the API or from a meeting."""
+
+    STATUSES = ("open", "done")
+    SOURCES = ("app", "api", "extension", "fireflies")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[Optional[str]] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    due_date: Mapped[Optional[date]]
+    source: Mapped[str] = mapped_column(String(20), default="app")
+    meeting_id: Mapped[Optional[int]] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow, onupdate=clock.utcnow)
+
+    workspace: Mapped[Workspace] = relationship()
+
+    __table_args__ = (Index("ix_action_workspace_id_id", "workspace_id", "id"),)
+
+    @classmethod
+    def visible_to(cls, user_id):
+        """Return a select of the actions in the workspaces the user is a member of."""
+        member_of = select(Membership.workspace_id).where(Membership.user_id == user_id)
+        return select(cls).where(cls.workspace_id.in_(member_of))
+
+
+class FirefliesCredential(db.Model):
+    """A user's own Fireflies API key, encrypted like a Hex Key, and the result of its last test."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), unique=True)
+    api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    last_four: Mapped[str] = mapped_column(String(4))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    last_tested_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_test_ok: Mapped[Optional[bool]]
+    last_test_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class IdempotencyRecord(db.Model):
+    """The response to a POST sent with an Idempotency-Key, replayed when the key comes again."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, path and body, so a key reused for another request is caught.
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_body: Mapped[str] = mapped_column(Text)
+    location: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
 
 
 class WebhookDelivery(db.Model):

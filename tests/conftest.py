@@ -2,6 +2,7 @@
 
 import re
 import secrets
+import tempfile
 import threading
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ def make_config(database_url, **overrides):
         "TOKEN_ENCRYPTION_KEY": new_key(),
         "JWT_SIGNING_KEY": new_key(),
         "DATABASE_URL": database_url,
+        # Each app gets its own job queue file, so that tests never share queued jobs.
+        "JOB_QUEUE_URL": "sqlite:///" + tempfile.mkdtemp(prefix="jobs-") + "/jobs.sqlite",
         # Still scrypt, with a lower cost so that a sign-up takes milliseconds.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
