@@ -16,7 +16,7 @@ import rate_limits
 import schema
 import security_headers
 import token_service
-from blueprints import api, auth, tokens, webhooks
+from blueprints import api, api_actions, api_errors, api_meetings, auth, tokens, webhooks
 from blueprints.api_errors import api_error
 from blueprints.htmx import is_htmx
 from session_interface import EXTERNAL_PREFIXES, DashboardSessionInterface
@@ -53,10 +53,11 @@ def create_app(test_config=None):
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(tokens.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(webhooks.bp)
-    csrf.exempt(api.bp)
-    csrf.exempt(webhooks.bp)
+    for blueprint in (api.bp, api_actions.bp, api_meetings.bp, webhooks.bp):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    api.init_app(app)
+    api_errors.init_app(app)
 
     _register_error_handlers(app)
     _register_template_filters(app)

@@ -57,6 +57,8 @@ class Config:
     JOB_QUEUE_URL = None
     # Attempts at fetching a transcript before the meeting is marked failed.
     FETCH_MAX_ATTEMPTS = 8
+    # Origins allowed to call the JSON API from a browser: "*" or a comma-separated list.
+    CORS_ORIGINS = "*"
     # Oldest V2 delivery timestamp accepted, in seconds; Fireflies retries failed deliveries.
     WEBHOOK_MAX_AGE = 24 * 60 * 60
     # Upper bound for any request body, in bytes. Larger bodies get 413.
@@ -120,6 +122,7 @@ PARSERS = {
     "FIREFLIES_API_URL": None,
     "JOB_QUEUE_URL": None,
     "FETCH_MAX_ATTEMPTS": _parse_int,
+    "CORS_ORIGINS": None,
     "WEBHOOK_MAX_AGE": _parse_int,
     "MAX_CONTENT_LENGTH": _parse_int,
     "PASSWORD_HASH_METHOD": None,

@@ -44,6 +44,16 @@ def init_app(app):
     limiter.init_app(app)
 
 
+def limit_bearer_failures(blueprint):
+    """Count rejected Bearer tokens per client IP, in one count across all API blueprints."""
+    limiter.shared_limit(
+        configured("BEARER_FAILURE_RATE_LIMIT"),
+        scope="bearer_failures",
+        deduct_when=failed,
+        error_message="Too many requests with invalid tokens from your address. Wait a minute and try again.",
+    )(blueprint)
+
+
 def configured(name):
     """Return a callable that reads the limit ``name`` from the app's configuration."""
     return lambda: current_app.config[name]

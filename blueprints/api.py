@@ -4,24 +4,24 @@ It never reads the session cookie, never redirects to a sign-in page and needs n
 token, because a request carries its own credential.
 """
 
+import base64
+import binascii
 import logging
 from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 import token_service
-from blueprints.api_errors import api_error
-from extensions import db
-from models import Meeting
-from rate_limits import configured, failed, limiter
+from blueprints.api_errors import ApiError, api_error
+from rate_limits import limit_bearer_failures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
-# Guessing tokens: only rejected requests count, per client IP.
-limiter.limit(configured("BEARER_FAILURE_RATE_LIMIT"), deduct_when=failed,
-              error_message="Too many requests with invalid tokens from your address. Wait a minute and try again.")(bp)
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+limit_bearer_failures(bp)
 
 
 def bearer_required(view):
@@ -43,16 +43,47 @@ def bearer_required(view):
     return wrapper
 
 
+def page_size():
+    raw = request.args.get("limit", str(DEFAULT_PAGE_SIZE))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ApiError(422, "invalid_fields", "Invalid query parameter.",
+                       fields={"limit": f"Use a whole number from 1 to {MAX_PAGE_SIZE}."})
+    return int(raw)
+
+
+def encode_cursor(last_id):
+    return base64.urlsafe_b64encode(f"before:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor():
+    """Return the id that the ``cursor`` query parameter continues before, or None."""
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix == "before" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ApiError(422, "invalid_fields", "Invalid query parameter.",
+                   fields={"cursor": "Use the cursor from the 'next' link of the previous page."})
+
+
+def next_link(endpoint, rows, has_more, **arguments):
+    if not has_more or not rows:
+        return None
+    return url_for(endpoint, cursor=encode_cursor(rows[-1].id), _external=True, **arguments)
+
+
 @bp.get("/me")
 @bearer_required
 def me():
     user, token = g.api_user, g.api_token
     return jsonify(
         user={"id": user.id, "email": user.email, "name": user.name},
-        workspaces=[
-            {"id": workspace.id, "name": workspace.name, "personal": workspace.personal}
-            for workspace in user.workspaces()
-        ],
+        workspaces=[workspace_json(workspace, user) for workspace in user.workspaces()],
         token={
             "id": token.id,
             "name": token.name,
@@ -62,23 +93,45 @@ def me():
     )
 
 
-@bp.get("/meetings")
+def workspace_json(workspace, user):
+    role = next((m.role for m in workspace.memberships if m.user_id == user.id), None)
+    return {"id": workspace.id, "name": workspace.name, "personal": workspace.personal, "role": role}
+
+
+@bp.get("/workspaces")
 @bearer_required
-def list_meetings():
-    meetings = db.session.scalars(
-        select(Meeting).where(Meeting.user_id == g.api_user.id).order_by(Meeting.id.desc()).limit(100)
-    ).all()
-    return jsonify(
-        meetings=[
-            {
-                "id": meeting.id,
-                "fireflies_meeting_id": meeting.fireflies_meeting_id,
-                "client_reference_id": meeting.client_reference_id,
-                "workspace_id": meeting.workspace_id,
-                "title": meeting.title,
-                "fetch_status": meeting.fetch_status,
-                "created_at": meeting.created_at.isoformat(),
-            }
-            for meeting in meetings
-        ]
-    )
+def list_workspaces():
+    user = g.api_user
+    return jsonify(workspaces=[workspace_json(workspace, user) for workspace in user.workspaces()])
+
+
+def init_app(app):
+    """Answer CORS preflight requests and add CORS headers to every API response.
+
+    Any origin is allowed by default, which is safe because the API reads no cookies and
+    accepts only Bearer tokens.
+    """
+
+    @app.before_request
+    def answer_preflight():
+        if request.method == "OPTIONS" and request.path.startswith("/api/"):
+            response = current_app.make_response(("", 204))
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
+            response.headers["Access-Control-Max-Age"] = "600"
+            return response
+        return None
+
+    @app.after_request
+    def add_cors_headers(response):
+        if not request.path.startswith("/api/"):
+            return response
+        origin = request.headers.get("Origin")
+        allowed = current_app.config["CORS_ORIGINS"]
+        if allowed == "*":
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif origin and origin in {item.strip() for item in allowed.split(",")}:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.vary.add("Origin")
+        response.headers["Access-Control-Expose-Headers"] = "Location, Retry-After, WWW-Authenticate"
+        return response
