@@ -8,15 +8,26 @@ import logging
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 import token_service
 from blueprints.api_errors import api_error
 from extensions import db
-from models import Meeting
+from models import Meeting, Membership, Workspace
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
+
+_workspaces = Workspace.__table__
+_memberships = Membership.__table__
+# A Core select built once, run on a pooled connection: /me is the route that clients call
+# to check a token, so it loads no ORM entities.
+_WORKSPACES_OF_USER = (
+    select(_workspaces.c.id, _workspaces.c.name, _workspaces.c.personal)
+    .join(_memberships, _memberships.c.workspace_id == _workspaces.c.id)
+    .where(_memberships.c.user_id == bindparam("user_id"))
+    .order_by(_workspaces.c.personal.desc(), _workspaces.c.id)
+)
 
 
 def bearer_required(view):
@@ -46,7 +57,7 @@ def me():
         user={"id": user.id, "email": user.email, "name": user.name},
         workspaces=[
             {"id": workspace.id, "name": workspace.name, "personal": workspace.personal}
-            for workspace in user.workspaces()
+            for workspace in _workspaces_of(user.id)
         ],
         token={
             "id": token.id,
@@ -55,6 +66,12 @@ def me():
             "expires_at": token.expires_at.isoformat(),
         },
     )
+
+
+def _workspaces_of(user_id):
+    """Return the user's workspaces, personal workspace first, as rows."""
+    with db.engine.connect() as connection:
+        return connection.execute(_WORKSPACES_OF_USER, {"user_id": user_id}).all()
 
 
 @bp.get("/meetings")
