@@ -44,7 +44,7 @@ def parse_arguments(argv):
     parser.add_argument("--page-tokens", type=int, default=10, help="tokens of the signed-in user in the main runs")
     parser.add_argument("--large-page-tokens", type=int, default=10_000, help="tokens of the signed-in user in the second runs")
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per run (wrk allows 1 or more)")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of load per route before measuring")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load per route before measuring (0 skips the warm-up)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs of each route, interleaved")
     parser.add_argument("--connections", type=int, default=4, help="open connections of wrk")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
@@ -166,7 +166,8 @@ class Bench:
     def run_rounds(self, routes):
         """Warm every route up, then run them interleaved; return {route: [LoadResult, ...]}."""
         for route in routes:
-            self.measure(route, self.arguments.warmup)
+            if self.arguments.warmup:
+                self.measure(route, self.arguments.warmup)
         results = {route: [] for route in routes}
         for _ in range(self.arguments.repetitions):
             for route in routes:
