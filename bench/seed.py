@@ -35,8 +35,8 @@ def _token_rows(user_id, count, secret_box, created_at, expires_at):
 
     Hex Keys and JWT Tokens alternate. The values are random and thrown away. A Hex Key
     row gets the digest and encrypted copy that ``token_service.create_token`` would
-    store; a JWT row gets a ``jti`` and the last four characters of that ``jti`` in place
-    of the unknown token's.
+    store. A JWT row gets a ``jti``, and the last four characters of that ``jti`` stand in
+    for those of the token, which is never encoded.
     """
     for index in range(count):
         name = f"Bench token {index}"

@@ -1,6 +1,6 @@
 """The benchmark machinery, run with tiny counts, and revocation across gunicorn workers.
 
-No figure is asserted: timings on a shared machine say nothing about correctness.
+No figure is asserted, because timings on a shared machine do not show whether the code is correct.
 """
 
 import hashlib
