@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import clock
 from extensions import db
-from models import Action, Meeting, MeetingActionItem, Membership
+from models import Action, Meeting, MeetingActionItem, Membership, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +132,18 @@ def clean_fields(data, user_id, partial=False):
     return cleaned
 
 
-def create_action(user, fields, source="app", meeting_id=None, commit=True):
+def personal_workspace_id(user_id):
+    return db.session.scalar(
+        select(Workspace.id).join(Membership).where(Membership.user_id == user_id, Workspace.personal.is_(True))
+    )
+
+
+def create_action(user_id, fields, source="app", meeting_id=None, commit=True):
     """Create an action from validated ``fields`` in the given or the personal workspace."""
-    workspace_id = fields.get("workspace_id") or user.personal_workspace().id
+    workspace_id = fields.get("workspace_id") or personal_workspace_id(user_id)
     action = Action(
         workspace_id=workspace_id,
-        created_by_id=user.id,
+        created_by_id=user_id,
         title=fields["title"],
         notes=fields.get("notes") or "",
         source_url=fields.get("source_url"),
@@ -186,10 +192,10 @@ def list_actions(user_id, workspace_id=None, status=None, after_id=None, limit=5
     return rows[:limit], len(rows) > limit
 
 
-def add_meeting_item_as_action(user, item_id):
+def add_meeting_item_as_action(user_id, item_id):
     """Turn a meeting's draft action item into an action, once; return the action or None."""
     item = db.session.scalar(
-        select(MeetingActionItem).join(Meeting).where(MeetingActionItem.id == item_id, Meeting.user_id == user.id)
+        select(MeetingActionItem).join(Meeting).where(MeetingActionItem.id == item_id, Meeting.user_id == user_id)
     )
     if item is None:
         return None
@@ -197,7 +203,7 @@ def add_meeting_item_as_action(user, item_id):
         return db.session.get(Action, item.action_id)
     meeting = db.session.get(Meeting, item.meeting_id)
     action = create_action(
-        user,
+        user_id,
         {"title": item.text[:MAX_TITLE_LENGTH], "workspace_id": meeting.workspace_id,
          "notes": f"From the meeting \u201c{meeting.title or meeting.fireflies_meeting_id}\u201d."},
         source="fireflies",

@@ -18,14 +18,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import LargeBinary, bindparam, select, text
 
 import clock
 import jobs
 import token_service
 from extensions import db
-from models import ApiToken, Meeting, WebhookDelivery, Workspace, Membership
+from models import ApiToken, Meeting, Membership, UTCDateTime, WebhookDelivery, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,44 +54,105 @@ class Delivery:
     event_timestamp: Optional[datetime] = None
 
 
+@dataclass(frozen=True)
+class StoredMeeting:
+    id: int
+    fireflies_meeting_id: str
+
+
 @dataclass
 class Receipt:
     # "accepted" for a new delivery, "duplicate" for a repeat of a stored one.
     outcome: str
-    meeting: Meeting
+    meeting: StoredMeeting
+
+
+_tokens = ApiToken.__table__
+_meetings = Meeting.__table__
+_deliveries = WebhookDelivery.__table__
+_workspaces = Workspace.__table__
+_memberships = Membership.__table__
+
+# Statements built once, so that SQLAlchemy reuses their compiled SQL. A delivery reads the
+# Hex Key's row with its owner's personal workspace in one select, then writes with Core
+# inserts on the same pooled connection, loading no ORM entities.
+_PERSONAL_WORKSPACE = (
+    select(_memberships.c.workspace_id)
+    .join(_workspaces, _workspaces.c.id == _memberships.c.workspace_id)
+    .where(_memberships.c.user_id == _tokens.c.user_id, _workspaces.c.personal.is_(True))
+    .limit(1)
+    .scalar_subquery()
+)
+_ENDPOINT_LOOKUP = select(
+    _tokens.c.id, _tokens.c.user_id, _tokens.c.secret_digest, _tokens.c.secret_encrypted,
+    _tokens.c.expires_at, _tokens.c.revoked_at, _PERSONAL_WORKSPACE.label("workspace_id"),
+).where(_tokens.c.endpoint_id == bindparam("endpoint_id"), _tokens.c.kind == "hex")
+_MEETING_ID = select(_meetings.c.id).where(
+    _meetings.c.user_id == bindparam("user_id"),
+    _meetings.c.fireflies_meeting_id == bindparam("fireflies_meeting_id"),
+)
+_DELIVERY_EXISTS = select(_deliveries.c.id).where(
+    _deliveries.c.user_id == bindparam("user_id"),
+    _deliveries.c.fireflies_meeting_id == bindparam("fireflies_meeting_id"),
+    _deliveries.c.event == bindparam("event"),
+)
+# SQLAlchemy 2.0 does not cache the compiled SQL of its dialect-specific INSERT ... ON
+# CONFLICT constructs (their Insert classes set inherit_cache = False), so compiling them
+# cost more than the rest of a delivery. These text statements are cached, and their SQL
+# runs unchanged on SQLite 3.35 or newer and on PostgreSQL. Columns with a Python default
+# in models.py get their value from store().
+_INSERT_MEETING = text(
+    "INSERT INTO meeting (user_id, workspace_id, fireflies_meeting_id, client_reference_id,"
+    " created_at, fetch_status, fetch_queued_at, fetch_attempts, participants, summary_keywords)"
+    " VALUES (:user_id, :workspace_id, :fireflies_meeting_id, :client_reference_id,"
+    " :created_at, 'pending', :created_at, 0, '[]', '[]')"
+    " ON CONFLICT (user_id, fireflies_meeting_id) DO NOTHING RETURNING id"
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+_INSERT_DELIVERY = text(
+    "INSERT INTO webhook_delivery (user_id, token_id, meeting_id, fireflies_meeting_id, event,"
+    " payload_version, event_timestamp, received_at, body)"
+    " VALUES (:user_id, :token_id, :meeting_id, :fireflies_meeting_id, :event,"
+    " :payload_version, :event_timestamp, :received_at, :body)"
+    " ON CONFLICT (user_id, fireflies_meeting_id, event) DO NOTHING"
+).bindparams(
+    bindparam("event_timestamp", type_=UTCDateTime()),
+    bindparam("received_at", type_=UTCDateTime()),
+    bindparam("body", type_=LargeBinary()),
+)
 
 
 def receive(endpoint_id, body, signature_header):
     """Verify and store one delivery to the webhook URL ``endpoint_id``.
 
     Return a Receipt, or raise DeliveryRejected; a rejected delivery stores nothing.
+    Every delivery reads the Hex Key's row, so a revoked key is rejected at once.
     """
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.endpoint_id == endpoint_id, ApiToken.kind == "hex")
-    )
-    if token is None:
-        raise DeliveryRejected(404, "unknown_webhook", "No webhook exists at this URL.")
+    with db.engine.connect() as connection:
+        token = connection.execute(_ENDPOINT_LOOKUP, {"endpoint_id": endpoint_id}).first()
+        if token is None:
+            raise DeliveryRejected(404, "unknown_webhook", "No webhook exists at this URL.")
 
-    verify_signature(token, body, signature_header)
+        verify_signature(token, body, signature_header)
 
-    status = token.status()
-    if status != "active":
-        raise DeliveryRejected(
-            401, f"key_{status}",
-            f"The Hex Key of this webhook has {'been revoked' if status == 'revoked' else 'expired'}. "
-            "Create a new Hex Key and update the webhook secret in Fireflies.",
-        )
+        status = token_service.token_status(token)
+        if status != "active":
+            raise DeliveryRejected(
+                401, f"key_{status}",
+                f"The Hex Key of this webhook has {'been revoked' if status == 'revoked' else 'expired'}. "
+                "Create a new Hex Key and update the webhook secret in Fireflies.",
+            )
 
-    delivery = parse_body(body)
-    if not _is_fresh(delivery) and not _already_stored(token, delivery):
-        raise DeliveryRejected(
-            422, "stale_delivery",
-            f"The delivery's timestamp is more than {current_app.config['WEBHOOK_MAX_AGE']} seconds old "
-            "or too far in the future.",
-        )
-    receipt = store(token, delivery, body)
+        delivery = parse_body(body)
+        if not _is_fresh(delivery) and not _already_stored(connection, token, delivery):
+            raise DeliveryRejected(
+                422, "stale_delivery",
+                f"The delivery's timestamp is more than {current_app.config['WEBHOOK_MAX_AGE']} seconds old "
+                "or too far in the future.",
+            )
+        receipt = store(connection, token, delivery, body)
     if receipt.outcome == "accepted":
-        jobs.enqueue_fetch(receipt.meeting.id)
+        # The meeting row already records when its fetch was queued, so enqueueing writes nothing else.
+        jobs.enqueue_fetch(receipt.meeting.id, record_time=False)
     log.info("Webhook delivery %s: token=%s meeting=%s event=%r",
              receipt.outcome, token.id, delivery.meeting_id, delivery.event)
     return receipt
@@ -107,15 +167,11 @@ def _is_fresh(delivery):
     return oldest <= delivery.event_timestamp <= now + FUTURE_ALLOWANCE
 
 
-def _already_stored(token, delivery):
+def _already_stored(connection, token, delivery):
     """Return True if this event for this meeting was accepted before, whatever its age."""
-    return db.session.scalar(
-        select(WebhookDelivery.id).where(
-            WebhookDelivery.user_id == token.user_id,
-            WebhookDelivery.fireflies_meeting_id == delivery.meeting_id,
-            WebhookDelivery.event == delivery.event,
-        )
-    ) is not None
+    return connection.execute(_DELIVERY_EXISTS, {
+        "user_id": token.user_id, "fireflies_meeting_id": delivery.meeting_id, "event": delivery.event,
+    }).first() is not None
 
 
 def sign(secret, body):
@@ -205,49 +261,43 @@ def _timestamp(value):
         raise DeliveryRejected(422, "malformed_body", "'timestamp' is out of range.") from None
 
 
-def _insert_ignoring_conflict(model, values, conflict_columns):
-    """Insert one row unless it conflicts on ``conflict_columns``; return True if inserted."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    return db.session.execute(statement).rowcount == 1
+def store(connection, token, delivery, body):
+    """Store the delivery and its meeting in one transaction, once per event and meeting.
 
-
-def store(token, delivery, body):
-    """Store the delivery and its meeting in one transaction, once per event and meeting."""
-    workspace_id = db.session.scalar(
-        select(Workspace.id)
-        .join(Membership)
-        .where(Membership.user_id == token.user_id, Workspace.personal.is_(True))
-    )
-    _insert_ignoring_conflict(
-        Meeting,
+    ``token`` is the Hex Key's row with ``id``, ``user_id`` and the owner's personal
+    ``workspace_id``; ``connection`` commits at the end.
+    """
+    now = clock.utcnow()
+    meeting_key = {"user_id": token.user_id, "fireflies_meeting_id": delivery.meeting_id}
+    meeting_id = connection.execute(
+        _INSERT_MEETING,
         {
-            "user_id": token.user_id,
-            "workspace_id": workspace_id,
-            "fireflies_meeting_id": delivery.meeting_id,
+            **meeting_key,
+            "workspace_id": token.workspace_id,
             "client_reference_id": delivery.client_reference_id,
+            "created_at": now,
         },
-        ["user_id", "fireflies_meeting_id"],
-    )
-    meeting = db.session.scalar(
-        select(Meeting).where(
-            Meeting.user_id == token.user_id, Meeting.fireflies_meeting_id == delivery.meeting_id
-        )
-    )
-    inserted = _insert_ignoring_conflict(
-        WebhookDelivery,
+    ).scalar()
+    if meeting_id is None:
+        # The meeting came with an earlier delivery: ON CONFLICT DO NOTHING returns no row.
+        meeting_id = connection.execute(_MEETING_ID, meeting_key).scalar_one()
+
+    inserted = connection.execute(
+        _INSERT_DELIVERY,
         {
             "user_id": token.user_id,
             "token_id": token.id,
-            "meeting_id": meeting.id,
+            "meeting_id": meeting_id,
             "fireflies_meeting_id": delivery.meeting_id,
             "event": delivery.event,
             "payload_version": delivery.payload_version,
             "event_timestamp": delivery.event_timestamp,
+            "received_at": now,
             "body": body,
         },
-        ["user_id", "fireflies_meeting_id", "event"],
+    ).rowcount == 1
+    connection.commit()
+    return Receipt(
+        outcome="accepted" if inserted else "duplicate",
+        meeting=StoredMeeting(id=meeting_id, fireflies_meeting_id=delivery.meeting_id),
     )
-    db.session.commit()
-    return Receipt(outcome="accepted" if inserted else "duplicate", meeting=meeting)

@@ -73,8 +73,11 @@ def _jobs():
     return current_app.extensions["jobs"]
 
 
-def enqueue_fetch(meeting_id, delay=None):
-    """Queue a fetch of the meeting; a queue that is down only delays it until the next sweep."""
+def enqueue_fetch(meeting_id, delay=None, record_time=True):
+    """Queue a fetch of the meeting; a queue that is down only delays it until the next sweep.
+
+    With ``record_time`` the meeting's fetch_queued_at is set to now, for the sweep.
+    """
     try:
         if delay:
             _jobs().fetch_meeting.schedule(args=(meeting_id,), delay=delay)
@@ -83,6 +86,8 @@ def enqueue_fetch(meeting_id, delay=None):
     except Exception:
         log.exception("Could not queue the fetch of meeting %s; the sweep will queue it again.", meeting_id)
         return False
+    if not record_time:
+        return True
     db.session.execute(update(Meeting).where(Meeting.id == meeting_id).values(fetch_queued_at=clock.utcnow()))
     db.session.commit()
     return True

@@ -10,9 +10,12 @@ import logging
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
+from sqlalchemy import bindparam, select
 
 import token_service
 from blueprints.api_errors import ApiError, api_error
+from extensions import db
+from models import Membership, Workspace
 from rate_limits import limit_bearer_failures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -22,6 +25,17 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
 limit_bearer_failures(bp)
+
+_workspaces = Workspace.__table__
+_memberships = Membership.__table__
+# A Core select built once, run on a pooled connection: /me is the route that clients call
+# to check a token, so it loads no ORM entities.
+_WORKSPACES_OF_USER = (
+    select(_workspaces.c.id, _workspaces.c.name, _workspaces.c.personal, _memberships.c.role)
+    .join(_memberships, _memberships.c.workspace_id == _workspaces.c.id)
+    .where(_memberships.c.user_id == bindparam("user_id"))
+    .order_by(_workspaces.c.personal.desc(), _workspaces.c.id)
+)
 
 
 def bearer_required(view):
@@ -83,7 +97,7 @@ def me():
     user, token = g.api_user, g.api_token
     return jsonify(
         user={"id": user.id, "email": user.email, "name": user.name},
-        workspaces=[workspace_json(workspace, user) for workspace in user.workspaces()],
+        workspaces=[workspace_json(row) for row in workspaces_of(user.id)],
         token={
             "id": token.id,
             "name": token.name,
@@ -93,16 +107,20 @@ def me():
     )
 
 
-def workspace_json(workspace, user):
-    role = next((m.role for m in workspace.memberships if m.user_id == user.id), None)
-    return {"id": workspace.id, "name": workspace.name, "personal": workspace.personal, "role": role}
+def workspace_json(row):
+    return {"id": row.id, "name": row.name, "personal": row.personal, "role": row.role}
+
+
+def workspaces_of(user_id):
+    """Return the user's workspaces with the user's role, personal workspace first, as rows."""
+    with db.engine.connect() as connection:
+        return connection.execute(_WORKSPACES_OF_USER, {"user_id": user_id}).all()
 
 
 @bp.get("/workspaces")
 @bearer_required
 def list_workspaces():
-    user = g.api_user
-    return jsonify(workspaces=[workspace_json(workspace, user) for workspace in user.workspaces()])
+    return jsonify(workspaces=[workspace_json(row) for row in workspaces_of(g.api_user.id)])
 
 
 def init_app(app):

@@ -81,7 +81,7 @@ def create_action():
     except actions.InvalidFields as error:
         raise _invalid(error.fields) from None
 
-    action = actions.create_action(user, fields, source="api", commit=key is None)
+    action = actions.create_action(user.id, fields, source="api", commit=key is None)
     body = actions.action_json(action)
     location = url_for("api_actions.get_action", action_id=action.id, _external=True)
     if key is not None:

@@ -190,3 +190,21 @@ def test_unknown_api_route_answers_json_404(app):
     response = app.test_client().get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+def test_jwt_with_unknown_kid_names_the_key(app, jwt_value):
+    claims = jwt.decode(jwt_value, options={"verify_signature": False})
+    real_key = app.extensions["token_keys"].jwt_key
+    client = app.test_client()
+
+    for key in (real_key, secrets.token_bytes(32)):
+        forged = jwt.encode(claims, key, algorithm="HS256", headers={"kid": "retired-key"})
+        response = get_me(client, f"Bearer {forged}")
+        assert_rejected(response)
+        assert "not signed by a key this server knows" in response.get_json()["message"]
+
+
+def test_garbled_jwt_is_malformed(app):
+    response = get_me(app.test_client(), "Bearer abc.def.ghi")
+    assert_rejected(response)
+    assert "could not be decoded" in response.get_json()["message"]
