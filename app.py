@@ -16,7 +16,19 @@ import rate_limits
 import schema
 import security_headers
 import token_service
-from blueprints import api, api_actions, api_errors, api_meetings, auth, tokens, webhooks
+from blueprints import (
+    actions_pages,
+    api,
+    api_actions,
+    api_errors,
+    api_meetings,
+    auth,
+    docs_pages,
+    integrations_pages,
+    meetings_pages,
+    tokens,
+    webhooks,
+)
 from blueprints.api_errors import api_error
 from blueprints.htmx import is_htmx
 from session_interface import EXTERNAL_PREFIXES, DashboardSessionInterface
@@ -51,8 +63,8 @@ def create_app(test_config=None):
     jobs.init_app(app)
     security_headers.init_app(app)
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(tokens.bp)
+    for blueprint in (auth.bp, tokens.bp, actions_pages.bp, meetings_pages.bp, integrations_pages.bp, docs_pages.bp):
+        app.register_blueprint(blueprint)
     for blueprint in (api.bp, api_actions.bp, api_meetings.bp, webhooks.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -12,6 +12,7 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from sqlalchemy import bindparam, select
 
+import openapi
 import token_service
 from blueprints.api_errors import ApiError, api_error
 from extensions import db
@@ -115,6 +116,12 @@ def workspaces_of(user_id):
     """Return the user's workspaces with the user's role, personal workspace first, as rows."""
     with db.engine.connect() as connection:
         return connection.execute(_WORKSPACES_OF_USER, {"user_id": user_id}).all()
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI document; it needs no token, so that tools can read it first."""
+    return jsonify(openapi.document(request.host_url.rstrip("/")))
 
 
 @bp.get("/workspaces")

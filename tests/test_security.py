@@ -263,17 +263,40 @@ def _dashboard_rules(app):
         yield rule
 
 
-def _sample_path(rule, object_id):
-    return rule.rule.replace("<int:token_id>", str(object_id))
+def _sample_path(rule, ids):
+    """Fill each <int:name> of the rule from ``ids``; an unknown name fails the test."""
+    path = rule.rule
+    for name, converter in rule._converters.items():
+        assert name in ids, f"{rule.rule}: add an object for <{name}> to this test"
+        path = path.replace(f"<int:{name}>", str(ids[name]))
+    return path
+
+
+def _objects_of(app, email):
+    """Create one object of each kind for the user and return their ids by route parameter."""
+    from models import Action, Meeting, MeetingActionItem, User
+
+    with app.app_context():
+        owner = User.find_by_email(email)
+        token = db.session.scalar(db.select(ApiToken).where(ApiToken.user_id == owner.id))
+        workspace_id = owner.personal_workspace().id
+        meeting = Meeting(user_id=owner.id, workspace_id=workspace_id, fireflies_meeting_id=f"m-{owner.id}")
+        db.session.add(meeting)
+        db.session.flush()
+        item = MeetingActionItem(meeting_id=meeting.id, position=0, text="Follow up")
+        action = Action(workspace_id=workspace_id, created_by_id=owner.id, title="Private")
+        db.session.add_all([item, action])
+        db.session.commit()
+        return {"token_id": token.id, "meeting_id": meeting.id, "item_id": item.id, "action_id": action.id}
 
 
 def test_every_state_changing_route_needs_csrf(app, user):
     user.create_token(name="target")
-    token = latest_token(app, user.email)
+    ids = _objects_of(app, user.email)
     checked = 0
     for rule in _dashboard_rules(app):
         for method in rule.methods & {"POST", "DELETE", "PUT", "PATCH"}:
-            response = user.client.open(_sample_path(rule, token.id), method=method, data={"name": "x"})
+            response = user.client.open(_sample_path(rule, ids), method=method, data={"name": "x"})
             assert response.status_code == 400, f"{method} {rule.rule}"
             checked += 1
     assert checked >= 5
@@ -283,18 +306,24 @@ def test_every_state_changing_route_needs_csrf(app, user):
 def test_every_object_route_hides_other_users_objects(app, user, other_user):
     other_user.create_token(name="not yours")
     foreign = latest_token(app, other_user.email)
+    ids = _objects_of(app, other_user.email)
     checked = 0
     for rule in _dashboard_rules(app):
         if not any(isinstance(converter, IntegerConverter) for converter in rule._converters.values()):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             data = {"csrf_token": user.csrf_token}
-            response = user.client.open(_sample_path(rule, foreign.id), method=method, data=data,
+            response = user.client.open(_sample_path(rule, ids), method=method, data=data,
                                         headers=user.htmx_headers())
             assert response.status_code == 404, f"{method} {rule.rule}"
             checked += 1
-    assert checked >= 3
+    assert checked >= 8
     assert latest_token(app, other_user.email).revoked_at is None
+    with app.app_context():
+        from models import Action, MeetingActionItem
+
+        assert db.session.get(Action, ids["action_id"]).status == "open"
+        assert db.session.get(MeetingActionItem, ids["item_id"]).action_id is None
 
 
 def test_api_ignores_session_cookie(app, user):
