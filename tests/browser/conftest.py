@@ -90,6 +90,9 @@ def sign_up(page, email="ada@example.com"):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/tokens$"))
+    # The URL changes before the deferred scripts run. A click before htmx starts posts the
+    # form natively, so a later reload would post it again.
+    page.wait_for_load_state()
 
 
 def fill_create_form(page, name, kind="Hex Key", expires="7 days"):

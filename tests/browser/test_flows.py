@@ -15,7 +15,6 @@ pytestmark = pytest.mark.browser
 def test_create_copy_reload_and_revoke_hex_key(page, live_server):
     sign_up(page)
     expect(page.locator(".empty-state")).to_be_visible()
-    screenshot(page, "tokens-empty")
 
     value = create_token(page, "Fireflies Webhook")
     assert re.fullmatch(r"[0-9a-f]{32}", value)
@@ -24,7 +23,6 @@ def test_create_copy_reload_and_revoke_hex_key(page, live_server):
     row = page.locator("#token-rows tr", has_text="Fireflies Webhook")
     expect(row).to_contain_text("Active")
     expect(row).to_contain_text(value[-4:])
-    screenshot(page, "tokens-reveal")
 
     page.get_by_role("button", name="Copy").first.click()
     expect(page.locator("[data-copy-status]")).to_have_text("Copied")
@@ -39,7 +37,6 @@ def test_create_copy_reload_and_revoke_hex_key(page, live_server):
     page.reload()
     assert value not in page.content()
     expect(page.locator("#reveal-panel")).to_have_count(0)
-    screenshot(page, "tokens-list")
     assert call_me(live_server.url, value)[0] == 200
 
     page.once("dialog", lambda dialog: dialog.dismiss())
@@ -75,7 +72,6 @@ def test_validation_error_appears_next_to_field(page):
     page.get_by_role("button", name="Generate API Key").click()
     expect(page.locator("#name-error")).to_contain_text("Enter a name")
     expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
-    screenshot(page, "tokens-validation-error")
 
     page.get_by_label("Name", exact=True).fill("x" * 300)
     page.get_by_role("button", name="Generate API Key").click()
