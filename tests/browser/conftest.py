@@ -97,7 +97,7 @@ def sign_up(page, email="ada@example.com"):
 
 def fill_create_form(page, name, kind="Hex Key", expires="7 days"):
     page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label(kind).check()
+    page.get_by_role("radio", name=kind).check()
     page.get_by_label("Expires In").select_option(label=expires)
 
 
@@ -106,7 +106,8 @@ def create_token(page, name, kind="Hex Key", expires="7 days"):
     fill_create_form(page, name, kind=kind, expires=expires)
     page.get_by_role("button", name="Generate API Key").click()
     panel = page.locator("#reveal-panel")
-    expect(panel).to_be_visible()
+    # Wait for this token's panel, not one still open from an earlier token.
+    expect(panel.get_by_role("heading")).to_contain_text(f"\u201c{name}\u201d")
     return panel.locator("#token-value").input_value()
 
 

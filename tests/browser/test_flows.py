@@ -65,6 +65,28 @@ def test_jwt_token_works_and_dismiss_hides_value(page, live_server):
     assert value not in page.content()
 
 
+def test_reveal_panel_stays_until_dismissed(page):
+    page.expected_statuses.append(422)
+    sign_up(page)
+    create_token(page, "Old token")
+    value = create_token(page, "New token")
+    panel = page.locator("#reveal-panel")
+
+    page.get_by_role("button", name="Generate API Key").click()
+    expect(page.locator("#name-error")).not_to_be_empty()
+    expect(panel).to_be_visible()
+    expect(panel.locator("#token-value")).to_have_value(value)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke Old token").click()
+    expect(page.locator("#token-rows tr", has_text="Old token")).to_have_count(0)
+    expect(panel).to_be_visible()
+    expect(panel.locator("#token-value")).to_have_value(value)
+
+    page.get_by_role("button", name="Done, I have copied it").click()
+    expect(panel).to_have_count(0)
+
+
 def test_validation_error_appears_next_to_field(page):
     page.expected_statuses.append(422)
     sign_up(page)
@@ -125,7 +147,7 @@ def test_expires_column_shows_local_time(browser, live_server, real_clock, zone,
     page.get_by_role("button", name="Generate API Key").click()
     cell = page.locator("#token-rows tr", has_text="Zoned").locator("time[data-local-time]")
     expect(cell).to_have_attribute("datetime", re.compile(r"^2027-01-15T19:30:\d\dZ$"))
-    # Intl puts a narrow no-break space before AM/PM; \s matches it and a plain space alike.
+    # Intl puts a narrow no-break space before AM/PM, and \s matches it as well as a plain space.
     expect(cell).to_have_text(re.compile("^" + re.sub(r"\s", r"\\s", expected)))
     context.close()
 

@@ -127,6 +127,11 @@ def test_token_list_is_readable_at_360_px(page):
     for column in ("Type", "Expires", "Status", "Created", "Ends with"):
         assert any(column in label for label in labels), f"No {column} label in {labels}"
 
+    # Chromium keeps the table semantics of the cards, so a screen reader reads each value with its column.
+    expect(page.get_by_role("row", name=re.compile("^Browser extension"))).to_have_count(1)
+    expect(page.get_by_role("columnheader", name="Expires")).to_have_count(1)
+    expect(page.get_by_role("cell", name="JWT", exact=True)).to_have_count(1)
+
     trash = page.get_by_role("button", name="Revoke Browser extension").bounding_box()
     assert trash["width"] >= 24
     assert trash["height"] >= 24
