@@ -94,6 +94,9 @@ def test_validation_error_appears_next_to_field(page):
     page.get_by_role("button", name="Generate API Key").click()
     expect(page.locator("#name-error")).to_contain_text("Enter a name")
     expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+    border_color = "element => getComputedStyle(element).borderTopColor"
+    name_border = page.get_by_label("Name", exact=True).evaluate(border_color)
+    assert name_border != page.get_by_label("Description").evaluate(border_color)
 
     page.get_by_label("Name", exact=True).fill("x" * 300)
     page.get_by_role("button", name="Generate API Key").click()

@@ -43,6 +43,15 @@ def test_create_copy_and_revoke_by_keyboard(page, live_server):
     sign_up(page)
     name_field = page.get_by_label("Name", exact=True)
 
+    page.keyboard.press("Tab")
+    skip_link = page.get_by_role("link", name="Skip to main content")
+    expect(skip_link).to_be_focused()
+    expect(skip_link).to_be_in_viewport()
+    assert_focus_ring(page)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(name_field).to_be_focused()
+
     tab_to(page, page.get_by_role("link", name="Create your first token"))
     page.keyboard.press("Enter")
     expect(name_field).to_be_focused()
