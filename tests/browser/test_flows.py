@@ -126,13 +126,14 @@ def test_expired_session_returns_after_sign_in(page):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke Keep me").click()
     expect(page).to_have_url(re.compile(r"/signin\?next=/tokens$"))
+    expect(page.get_by_role("status")).to_have_text("Sign in to continue.")
+    screenshot(page, "signin-after-expiry")
 
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/tokens$"))
     expect(page.locator("#token-rows tr", has_text="Keep me")).to_have_count(1)
-    screenshot(page, "signin-after-expiry")
 
 
 @pytest.mark.parametrize("zone, expected", [

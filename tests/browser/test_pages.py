@@ -136,3 +136,7 @@ def test_token_list_is_readable_at_360_px(page):
     assert trash["width"] >= 24
     assert trash["height"] >= 24
     assert trash["x"] + trash["width"] <= 360
+
+    page.goto(page.locator("#token-rows form").first.get_attribute("action"))
+    sidebar = page.get_by_role("navigation", name="Main").bounding_box()
+    assert sidebar["height"] <= 80, f"The top bar of a short page is {sidebar['height']}px tall."
