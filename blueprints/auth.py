@@ -31,12 +31,12 @@ def load_user(user_id):
 def unauthorized():
     """Send a signed-out visitor to the sign-in page, then back to where they were."""
     target = url_for("auth.signin", next=current_path())
+    flash("Sign in to continue.", "info")
     if is_htmx():
         # A full page swapped into a table row helps no one: htmx loads the page instead.
         response = make_response("", 401)
         response.headers["HX-Redirect"] = target
         return response
-    flash("Sign in to continue.", "info")
     return redirect(target, 303)
 
 

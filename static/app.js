@@ -98,6 +98,16 @@
       copyField(copyButton);
       return;
     }
+    // A link to a form field, such as the one in the empty state, moves focus there and not only the view.
+    const focusLink = event.target.closest("a[data-focus]");
+    if (focusLink) {
+      const target = document.getElementById(focusLink.dataset.focus);
+      if (target) {
+        event.preventDefault();
+        target.focus();
+        return;
+      }
+    }
     const dismissButton = event.target.closest("[data-dismiss-reveal]");
     if (dismissButton) {
       event.preventDefault();

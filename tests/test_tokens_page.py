@@ -228,6 +228,8 @@ def test_htmx_request_with_expired_session_gets_hx_redirect(app, user):
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/signin?next=/tokens"
     assert response.get_data(as_text=True) == ""
+    signin_page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Sign in to continue." in signin_page
 
 
 def test_tokens_page_has_labelled_fields(user):
