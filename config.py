@@ -170,12 +170,24 @@ def finish_config(app):
         url = config.get("DATABASE_URL")
         if not url:
             url = "sqlite:///" + str(Path(app.instance_path) / "exponential.sqlite")
-        config["SQLALCHEMY_DATABASE_URI"] = url
+        config["SQLALCHEMY_DATABASE_URI"] = _with_driver(url)
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Check a pooled connection before using it, so that a database restart or an idle
+        # timeout costs a reconnect instead of a failed request.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
 
     if config["APP_ENV"] == "production":
         # Production is served over HTTPS, so cookies never travel over plain HTTP.
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _with_driver(url):
+    """Name the psycopg driver in a PostgreSQL URL that names none (SQLAlchemy would pick psycopg2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
 
 
 def development_keys_path(app):

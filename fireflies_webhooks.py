@@ -206,8 +206,11 @@ def _insert_ignoring_conflict(model, values, conflict_columns):
     """Insert one row unless it conflicts on ``conflict_columns``; return True if inserted."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    return db.session.execute(statement).rowcount == 1
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
+    )
+    # RETURNING tells an insert from a conflict on every driver; psycopg reports rowcount -1 here.
+    return db.session.execute(statement).scalar() is not None
 
 
 def store(token, delivery, body):
