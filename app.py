@@ -8,14 +8,16 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import config
+import database_errors
 import rate_limits
 import schema
 import security_headers
 import token_service
-from blueprints import api, auth, tokens, webhooks
+from blueprints import api, auth, health, tokens, webhooks
 from blueprints.api_errors import api_error
 from blueprints.htmx import is_htmx
 from session_interface import EXTERNAL_PREFIXES, DashboardSessionInterface
@@ -37,6 +39,10 @@ def create_app(test_config=None):
     else:
         app.config.update(test_config)
     config.finish_config(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # Take the client address and scheme from X-Forwarded-* as set by this many proxies.
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     db.init_app(app)
     with app.app_context():
@@ -53,6 +59,7 @@ def create_app(test_config=None):
     app.register_blueprint(tokens.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
 
@@ -113,11 +120,22 @@ def _register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
+        if database_errors.is_unavailable(error):
+            return _database_unavailable(error)
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on our side. Try again in a moment."
         if _is_external_request():
             return api_error(500, "internal_error", message)
         return render_template("errors/error.html", status=500, message=message), 500
+
+
+def _database_unavailable(error):
+    database_errors.log_unavailable(error, f"{request.method} {request.path}")
+    message = "The service is unavailable for a moment. Try again in a few seconds."
+    headers = database_errors.retry_after_headers()
+    if _is_external_request():
+        return api_error(503, "service_unavailable", message, headers=headers)
+    return render_template("errors/error.html", status=503, message=message), 503, headers
 
 
 def _allowed_methods(error):

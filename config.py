@@ -60,10 +60,15 @@ class Config:
     AUTO_MIGRATE = True
     # Seconds of Strict-Transport-Security to send; 0 sends none. Set it when served over HTTPS.
     HSTS_MAX_AGE = 0
+    # Number of reverse proxies in front of the app that set X-Forwarded-For, -Proto and
+    # -Host. 0 ignores those headers, so a client cannot choose the address it is seen from.
+    TRUSTED_PROXY_COUNT = 0
 
     # Rate limits (see rate_limits.py). Storage: memory:// per process, or redis://host:port/db.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    # Prepended to every rate-limit key, so that several apps can share one Redis database.
+    RATELIMIT_KEY_PREFIX = ""
     RATELIMIT_HEADERS_ENABLED = True
     SIGNIN_IP_RATE_LIMIT = "30 per 15 minutes"
     SIGNIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
@@ -115,8 +120,10 @@ PARSERS = {
     "PASSWORD_HASH_METHOD": None,
     "AUTO_MIGRATE": _parse_bool,
     "HSTS_MAX_AGE": lambda name, raw: _parse_int(name, raw, minimum=0),
+    "TRUSTED_PROXY_COUNT": lambda name, raw: _parse_int(name, raw, minimum=0),
     "RATELIMIT_ENABLED": _parse_bool,
     "RATELIMIT_STORAGE_URI": None,
+    "RATELIMIT_KEY_PREFIX": None,
     "SIGNIN_IP_RATE_LIMIT": None,
     "SIGNIN_ACCOUNT_RATE_LIMIT": None,
     "SIGNUP_RATE_LIMIT": None,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the tests need (idempotently) and run every test on SQLite, then again on
-# PostgreSQL when it answers at 127.0.0.1:5432. Extra arguments go to pytest.
+# PostgreSQL when it accepts connections at 127.0.0.1:5432. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh requirements-test.txt

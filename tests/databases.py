@@ -1,4 +1,4 @@
-"""Fresh test databases: a SQLite file, or a PostgreSQL database created for one test and dropped after.
+"""Fresh test databases: a SQLite file, or a PostgreSQL schema or database created for one test and dropped after.
 
 ``TEST_DATABASE=postgresql`` selects PostgreSQL for the ``app`` fixture. The server is
 ``TEST_POSTGRES_URL`` (default: the local server with trust authentication, database
