@@ -72,7 +72,7 @@ class Instance:
 @contextmanager
 def gunicorn(environment, log_path, workers=2):
     """Start ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` with ``environment`` added to
-    this process's environment; yield it once /healthz answers, and stop it on exit."""
+    this process's environment; yield it once /healthz returns 200, and stop it on exit."""
     port = free_port()
     env = {**os.environ, **{name: str(value) for name, value in environment.items()}}
     command = [
