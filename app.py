@@ -8,9 +8,11 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import config
+import database_errors
 import jobs
 import rate_limits
 import schema
@@ -24,6 +26,7 @@ from blueprints import (
     api_meetings,
     auth,
     docs_pages,
+    health,
     integrations_pages,
     meetings_pages,
     tokens,
@@ -50,6 +53,10 @@ def create_app(test_config=None):
     else:
         app.config.update(test_config)
     config.finish_config(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # Take the client address and scheme from X-Forwarded-* as set by this many proxies.
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     db.init_app(app)
     with app.app_context():
@@ -63,7 +70,8 @@ def create_app(test_config=None):
     jobs.init_app(app)
     security_headers.init_app(app)
 
-    for blueprint in (auth.bp, tokens.bp, actions_pages.bp, meetings_pages.bp, integrations_pages.bp, docs_pages.bp):
+    for blueprint in (auth.bp, tokens.bp, actions_pages.bp, meetings_pages.bp, integrations_pages.bp, docs_pages.bp,
+                      health.bp):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, api_actions.bp, api_meetings.bp, webhooks.bp):
         app.register_blueprint(blueprint)
@@ -128,11 +136,22 @@ def _register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
+        if database_errors.is_unavailable(error):
+            return _database_unavailable(error)
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on our side. Try again in a moment."
         if _is_external_request():
             return api_error(500, "internal_error", message)
         return render_template("errors/error.html", status=500, message=message), 500
+
+
+def _database_unavailable(error):
+    database_errors.log_unavailable(error, f"{request.method} {request.path}")
+    message = "The service is unavailable for a moment. Try again in a few seconds."
+    headers = database_errors.retry_after_headers()
+    if _is_external_request():
+        return api_error(503, "service_unavailable", message, headers=headers)
+    return render_template("errors/error.html", status=503, message=message), 503, headers
 
 
 def _allowed_methods(error):

@@ -55,6 +55,8 @@ class Config:
     # Where background jobs queue: None for a SQLite file in the instance folder,
     # or redis://host:port/db.
     JOB_QUEUE_URL = None
+    # The queue's name, which prefixes its keys in Redis; instances that share work share it.
+    JOB_QUEUE_NAME = "exponential"
     # Attempts at fetching a transcript before the meeting is marked failed.
     FETCH_MAX_ATTEMPTS = 8
     # Origins allowed to call the JSON API from a browser: "*" or a comma-separated list.
@@ -69,10 +71,15 @@ class Config:
     AUTO_MIGRATE = True
     # Seconds of Strict-Transport-Security to send; 0 sends none. Set it when served over HTTPS.
     HSTS_MAX_AGE = 0
+    # Number of reverse proxies in front of the app that set X-Forwarded-For, -Proto and
+    # -Host. 0 ignores those headers, so a client cannot choose the address it is seen from.
+    TRUSTED_PROXY_COUNT = 0
 
     # Rate limits (see rate_limits.py). Storage: memory:// per process, or redis://host:port/db.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    # Prepended to every rate-limit key, so that several apps can share one Redis database.
+    RATELIMIT_KEY_PREFIX = ""
     RATELIMIT_HEADERS_ENABLED = True
     SIGNIN_IP_RATE_LIMIT = "30 per 15 minutes"
     SIGNIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
@@ -121,6 +128,7 @@ PARSERS = {
     "TOKENS_PER_PAGE": _parse_int,
     "FIREFLIES_API_URL": None,
     "JOB_QUEUE_URL": None,
+    "JOB_QUEUE_NAME": None,
     "FETCH_MAX_ATTEMPTS": _parse_int,
     "CORS_ORIGINS": None,
     "WEBHOOK_MAX_AGE": _parse_int,
@@ -128,8 +136,10 @@ PARSERS = {
     "PASSWORD_HASH_METHOD": None,
     "AUTO_MIGRATE": _parse_bool,
     "HSTS_MAX_AGE": lambda name, raw: _parse_int(name, raw, minimum=0),
+    "TRUSTED_PROXY_COUNT": lambda name, raw: _parse_int(name, raw, minimum=0),
     "RATELIMIT_ENABLED": _parse_bool,
     "RATELIMIT_STORAGE_URI": None,
+    "RATELIMIT_KEY_PREFIX": None,
     "SIGNIN_IP_RATE_LIMIT": None,
     "SIGNIN_ACCOUNT_RATE_LIMIT": None,
     "SIGNUP_RATE_LIMIT": None,
@@ -183,12 +193,24 @@ def finish_config(app):
         url = config.get("DATABASE_URL")
         if not url:
             url = "sqlite:///" + str(Path(app.instance_path) / "exponential.sqlite")
-        config["SQLALCHEMY_DATABASE_URI"] = url
+        config["SQLALCHEMY_DATABASE_URI"] = _with_driver(url)
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Check a pooled connection before using it, so that a database restart or an idle
+        # timeout costs a reconnect instead of a failed request.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
 
     if config["APP_ENV"] == "production":
         # Production is served over HTTPS, so cookies never travel over plain HTTP.
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _with_driver(url):
+    """Name the psycopg driver in a PostgreSQL URL that names none (SQLAlchemy would pick psycopg2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
 
 
 def development_keys_path(app):

@@ -4,11 +4,11 @@ Requests go to ``POST <FIREFLIES_API_URL>/graphql`` with ``Authorization: Bearer
 Errors say whether trying again later can help (``retryable``) and how long to wait.
 """
 
+import http.client
 import json
 import logging
 import socket
-import urllib.error
-import urllib.request
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
@@ -87,21 +87,27 @@ class FirefliesClient:
 
     def _query(self, query, variables):
         body = json.dumps({"query": query, "variables": variables}).encode()
-        request = urllib.request.Request(
-            self.endpoint,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
+        parts = urlsplit(self.endpoint)
+        connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = connection_class(parts.netloc, timeout=self.timeout)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = json.load(response)
-        except urllib.error.HTTPError as error:
-            raise _http_error(error) from None
+            connection.request("POST", parts.path or "/", body=body, headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+            status, retry_after = response.status, response.getheader("Retry-After")
         except (TimeoutError, socket.timeout):
             raise FirefliesError(f"Fireflies did not answer within {self.timeout} seconds.", retryable=True) from None
-        except urllib.error.URLError as error:
-            raise FirefliesError(f"Could not reach Fireflies: {error.reason}.", retryable=True) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise FirefliesError(f"Could not reach Fireflies: {error}.", retryable=True) from None
+        finally:
+            # Closed here, also after a timeout, so that no socket waits for the garbage collector.
+            connection.close()
+
+        if status >= 400:
+            raise _http_error(status, retry_after)
+        try:
+            payload = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise FirefliesError("Fireflies sent a response that is not JSON.", retryable=True) from None
 
@@ -115,8 +121,7 @@ class FirefliesClient:
         return data
 
 
-def _http_error(error):
-    status = error.code
+def _http_error(status, retry_after):
     if status == 401 or status == 403:
         return FirefliesError(
             f"Fireflies rejected the API key (HTTP {status}). Save a current key on the Integrations page.",
@@ -126,7 +131,7 @@ def _http_error(error):
         return FirefliesError(
             f"Fireflies answered HTTP {status}; trying again later.",
             retryable=True,
-            retry_after=_retry_after(error.headers.get("Retry-After")),
+            retry_after=_retry_after(retry_after),
         )
     return FirefliesError(f"Fireflies answered HTTP {status}.", retryable=False)
 

@@ -113,7 +113,7 @@ _INSERT_DELIVERY = text(
     " payload_version, event_timestamp, received_at, body)"
     " VALUES (:user_id, :token_id, :meeting_id, :fireflies_meeting_id, :event,"
     " :payload_version, :event_timestamp, :received_at, :body)"
-    " ON CONFLICT (user_id, fireflies_meeting_id, event) DO NOTHING"
+    " ON CONFLICT (user_id, fireflies_meeting_id, event) DO NOTHING RETURNING id"
 ).bindparams(
     bindparam("event_timestamp", type_=UTCDateTime()),
     bindparam("received_at", type_=UTCDateTime()),
@@ -282,6 +282,7 @@ def store(connection, token, delivery, body):
         # The meeting came with an earlier delivery: ON CONFLICT DO NOTHING returns no row.
         meeting_id = connection.execute(_MEETING_ID, meeting_key).scalar_one()
 
+    # RETURNING tells an insert from a conflict on every driver; psycopg reports rowcount -1 here.
     inserted = connection.execute(
         _INSERT_DELIVERY,
         {
@@ -295,7 +296,7 @@ def store(connection, token, delivery, body):
             "received_at": now,
             "body": body,
         },
-    ).rowcount == 1
+    ).scalar() is not None
     connection.commit()
     return Receipt(
         outcome="accepted" if inserted else "duplicate",

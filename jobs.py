@@ -46,11 +46,12 @@ class Jobs:
 def init_app(app):
     """Create the queue and register the tasks, which run inside this app's context."""
     url = app.config.get("JOB_QUEUE_URL")
+    name = app.config["JOB_QUEUE_NAME"]
     if url and url.startswith(("redis://", "rediss://", "unix://")):
-        huey = RedisHuey("exponential", url=url, utc=True)
+        huey = RedisHuey(name, url=url, utc=True)
     else:
         path = url.removeprefix("sqlite:///") if url else str(Path(app.instance_path) / "jobs.sqlite")
-        huey = SqliteHuey("exponential", filename=path, utc=True)
+        huey = SqliteHuey(name, filename=path, utc=True)
 
     def fetch_meeting_task(meeting_id):
         with app.app_context():

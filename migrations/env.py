@@ -104,6 +104,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite alters a table by copying it into a new one and dropping the old one,
+            # which foreign keys that point at the table would block. The pragma only
+            # takes effect outside a transaction, so it is set before the migration's.
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -116,6 +122,11 @@ def run_migrations_online():
                 # here and then find the schema current.
                 context.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
             context.run_migrations()
+
+        if connection.dialect.name == "sqlite":
+            # The connection goes back to the pool: give it its foreign keys back.
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

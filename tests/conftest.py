@@ -1,4 +1,7 @@
-"""Fixtures shared by the tests: an app on a fresh SQLite file, clients, users, a live server."""
+"""Fixtures shared by the tests: an app on a fresh database, clients, users, a live server.
+
+The database is a SQLite file, or a fresh PostgreSQL database with ``TEST_DATABASE=postgresql``.
+"""
 
 import re
 import secrets
@@ -13,6 +16,7 @@ import clock
 from app import create_app
 from extensions import db
 from models import ApiToken, User
+from tests.databases import fresh_database, selected_kind
 
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -39,15 +43,24 @@ def make_config(database_url, **overrides):
 
 
 @pytest.fixture
+def database_url(tmp_path):
+    with fresh_database(selected_kind(), tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
 def database_path(tmp_path):
+    """The SQLite file of the ``app`` fixture, for tests that read its bytes."""
+    if selected_kind() != "sqlite":
+        pytest.skip("Reads the bytes of the SQLite file, and this run uses another database.")
     return tmp_path / "test.sqlite"
 
 
 @pytest.fixture
-def app(database_path, request):
+def app(database_url, request):
     marker = request.node.get_closest_marker("app_config")
     overrides = marker.kwargs if marker else {}
-    app = create_app(make_config(f"sqlite:///{database_path}", **overrides))
+    app = create_app(make_config(database_url, **overrides))
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -49,3 +49,10 @@ def test_fresh_database_gets_schema_on_start(tmp_path):
     response = app.test_client().get("/signup")
     assert response.status_code == 200
     assert (tmp_path / "fresh.sqlite").exists()
+
+
+def test_postgresql_url_uses_psycopg_and_pre_ping():
+    app = create_app(make_config("postgresql://app@127.0.0.1:1/exponential", AUTO_MIGRATE=False))
+
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@127.0.0.1:1/exponential"
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True

@@ -32,8 +32,8 @@ def fireflies():
 
 
 @pytest.fixture
-def app(database_path, fireflies):
-    app = create_app(make_config(f"sqlite:///{database_path}", FIREFLIES_API_URL=fireflies.url))
+def app(database_url, fireflies):
+    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -181,9 +181,8 @@ def test_server_errors_retry_with_backoff(app, user, hook, fireflies):
     assert done.fetch_attempts == 3
 
 
-@pytest.mark.app_config(FETCH_MAX_ATTEMPTS=1)
-def test_gives_up_after_max_attempts(database_path, fireflies):
-    app = create_app(make_config(f"sqlite:///{database_path}", FIREFLIES_API_URL=fireflies.url, FETCH_MAX_ATTEMPTS=2))
+def test_gives_up_after_max_attempts(database_url, fireflies):
+    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url, FETCH_MAX_ATTEMPTS=2))
     signed_in = sign_up(app.test_client(), "max@example.com")
     page = signed_in.create_token(kind="hex").get_data(as_text=True)
     save_key(app, "max@example.com")
@@ -279,3 +278,32 @@ def test_set_key_rejects_blank_and_stores_encrypted(app, user, database_path):
     stored = b"".join(path.read_bytes() for path in database_path.parent.glob(database_path.name + "*"))
     assert b"ff-secret-value-9876" not in stored
     assert json.dumps("ff-secret-value-9876").encode() not in stored
+
+
+@pytest.fixture
+def redis_queue_app(database_url, fireflies):
+    import secrets
+
+    from tests.servers import reachable
+
+    if not reachable("127.0.0.1", 6379):
+        pytest.skip("Redis does not answer on 127.0.0.1:6379.")
+    name = f"test-{secrets.token_hex(6)}"
+    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url,
+                                 JOB_QUEUE_URL="redis://127.0.0.1:6379/0", JOB_QUEUE_NAME=name))
+    yield app
+    app.extensions["jobs"].huey.storage.flush_all()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_redis_queue_runs_the_fetch(redis_queue_app, fireflies):
+    app = redis_queue_app
+    signed_in = sign_up(app.test_client(), "redis@example.com")
+    page = signed_in.create_token(kind="hex").get_data(as_text=True)
+    save_key(app, "redis@example.com")
+    deliver(app, {"secret": token_value_from(page), "path": urlsplit(webhook_url_from(page)).path}, "full-redis")
+    assert app.extensions["jobs"].huey.pending_count() == 1
+    assert burst(app).exit_code == 0
+    assert meeting(app, "full-redis").fetch_status == "done"
+    assert app.extensions["jobs"].huey.pending_count() == 0

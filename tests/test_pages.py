@@ -23,8 +23,8 @@ def fireflies():
 
 
 @pytest.fixture
-def app(database_path, fireflies):
-    app = create_app(make_config(f"sqlite:///{database_path}", FIREFLIES_API_URL=fireflies.url))
+def app(database_url, fireflies):
+    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -126,7 +126,7 @@ def test_meeting_pages_show_summary_items_and_transcript(app, user):
     assert "Ship the token page" in user.client.get("/actions").get_data(as_text=True)
 
 
-def test_integrations_page_saves_tests_and_removes_key(app, user, fireflies, database_path):
+def test_integrations_page_saves_tests_and_removes_key(app, user, fireflies):
     page = user.client.get("/integrations").get_data(as_text=True)
     assert "Fireflies API key" in page
     blank = user.client.post("/integrations/fireflies", data={"api_key": "  ", "csrf_token": user.csrf_token})
