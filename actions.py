@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import clock
 from extensions import db
-from models import Action, Meeting, MeetingActionItem, Membership, Workspace
+from models import Action, Meeting, MeetingActionItem, Membership, Workspace, valid_id
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,8 @@ def delete_action(action):
 
 def visible_action(user_id, action_id):
     """Return the action if it is in one of the user's workspaces, else None."""
+    if not valid_id(action_id):
+        return None
     return db.session.scalar(Action.visible_to(user_id).where(Action.id == action_id))
 
 
@@ -194,6 +196,8 @@ def list_actions(user_id, workspace_id=None, status=None, after_id=None, limit=5
 
 def add_meeting_item_as_action(user_id, item_id):
     """Turn a meeting's draft action item into an action, once; return the action or None."""
+    if not valid_id(item_id):
+        return None
     item = db.session.scalar(
         select(MeetingActionItem).join(Meeting).where(MeetingActionItem.id == item_id, Meeting.user_id == user_id)
     )

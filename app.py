@@ -34,8 +34,8 @@ from blueprints import (
 )
 from blueprints.api_errors import api_error
 from blueprints.htmx import is_htmx
-from session_interface import EXTERNAL_PREFIXES, DashboardSessionInterface
 from extensions import configure_sqlite, csrf, db, login_manager, migrate
+from session_interface import EXTERNAL_PREFIXES, DashboardSessionInterface
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).parent / "migrations")
 

@@ -12,6 +12,16 @@ import clock
 from extensions import db
 
 
+# The largest id a row can have: ids are 32-bit integers on PostgreSQL. Lookups answer
+# "not found" for larger numbers from URLs instead of sending them to the database, which
+# would raise an error.
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value):
+    return isinstance(value, int) and 0 < value <= MAX_ID
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
@@ -170,6 +180,8 @@ class ApiToken(db.Model):
     @classmethod
     def owned_by(cls, user_id, token_id):
         """Return the user's token with this id, or None if there is no such token."""
+        if not valid_id(token_id):
+            return None
         return db.session.scalar(select(cls).where(cls.id == token_id, cls.user_id == user_id))
 
 
@@ -214,6 +226,8 @@ class Meeting(db.Model):
 
     @classmethod
     def owned_by(cls, user_id, meeting_id):
+        if not valid_id(meeting_id):
+            return None
         return db.session.scalar(select(cls).where(cls.id == meeting_id, cls.user_id == user_id))
 
 

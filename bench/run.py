@@ -43,6 +43,9 @@ def parse_arguments(argv):
     parser.add_argument("--large-tokens", type=int, default=100_000, help="tokens in the database for the second hex runs")
     parser.add_argument("--page-tokens", type=int, default=10, help="tokens of the signed-in user in the main runs")
     parser.add_argument("--large-page-tokens", type=int, default=10_000, help="tokens of the signed-in user in the second runs")
+    parser.add_argument("--page-size", type=int, default=10,
+                        help="rows on the first page of the Tokens page; the default equals --page-tokens, so that "
+                             "both page runs render the same rows and differ only in the tokens stored")
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per run (wrk allows 1 or more)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load per route before measuring (0 skips the warm-up)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs of each route, interleaved")
@@ -71,9 +74,12 @@ class Bench:
             "TOKEN_ENCRYPTION_KEY": secrets.token_urlsafe(32),
             "JWT_SIGNING_KEY": secrets.token_urlsafe(32),
             "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            "TOKENS_PER_PAGE": str(arguments.page_size),
             "AUTO_MIGRATE": "false",
         }
-        self.app = create_bench_app({**self.environment, "AUTO_MIGRATE": True})
+        # The same settings as the server's environment, parsed as the server parses them.
+        self.app = create_bench_app({**self.environment, "AUTO_MIGRATE": True,
+                                     "TOKENS_PER_PAGE": arguments.page_size})
         self.server = None
         self.credentials = {}
         self.runs = 0

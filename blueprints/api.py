@@ -16,7 +16,7 @@ import openapi
 import token_service
 from blueprints.api_errors import ApiError, api_error
 from extensions import db
-from models import Membership, Workspace
+from models import MAX_ID, Membership, Workspace
 from rate_limits import limit_bearer_failures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -78,7 +78,7 @@ def decode_cursor():
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix == "before" and number.isdigit():
+        if prefix == "before" and number.isdigit() and int(number) <= MAX_ID:
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -7,7 +7,7 @@ import clock
 import token_service
 from blueprints.htmx import is_htmx, render_page_or_fragment
 from forms import CreateTokenForm
-from models import ApiToken
+from models import MAX_ID, ApiToken
 from rate_limits import configured, limiter, user_key
 
 bp = Blueprint("tokens", __name__)
@@ -27,6 +27,8 @@ def home():
 @bp.get("/tokens")
 def index():
     before_id = request.args.get("before", type=int)
+    if before_id is not None and not 0 < before_id <= MAX_ID:
+        before_id = None
     return _render_page(CreateTokenForm(formdata=None), before_id=before_id)
 
 

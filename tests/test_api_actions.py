@@ -221,3 +221,11 @@ def test_meeting_detail_and_missing_meeting(app, api):
     missing = api("GET", "/api/v1/meetings/12345")
     assert missing.status_code == 404
     assert missing.get_json()["error"] == "not_found"
+
+
+def test_ids_too_large_for_the_database_get_404_or_422(app, api):
+    huge = 2**63
+    assert api("GET", f"/api/v1/actions/{huge}").status_code == 404
+    assert api("GET", f"/api/v1/meetings/{huge}").status_code == 404
+    assert api("GET", f"/api/v1/actions?workspace_id={huge}").status_code == 422
+    assert api("POST", "/api/v1/actions", {"title": "x", "workspace_id": huge}).status_code == 422
