@@ -81,6 +81,9 @@ class Config:
     # Prepended to every rate-limit key, so that several apps can share one Redis database.
     RATELIMIT_KEY_PREFIX = ""
     RATELIMIT_HEADERS_ENABLED = True
+    # When Redis is unreachable, count in memory per process instead of failing requests.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     SIGNIN_IP_RATE_LIMIT = "30 per 15 minutes"
     SIGNIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
     SIGNUP_RATE_LIMIT = "10 per hour"

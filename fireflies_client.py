@@ -97,7 +97,7 @@ class FirefliesClient:
             raw = response.read()
             status, retry_after = response.status, response.getheader("Retry-After")
         except (TimeoutError, socket.timeout):
-            raise FirefliesError(f"Fireflies did not answer within {self.timeout} seconds.", retryable=True) from None
+            raise FirefliesError(f"Fireflies did not respond within {self.timeout} seconds.", retryable=True) from None
         except (OSError, http.client.HTTPException) as error:
             raise FirefliesError(f"Could not reach Fireflies: {error}.", retryable=True) from None
         finally:
@@ -129,11 +129,11 @@ def _http_error(status, retry_after):
         )
     if status == 429 or status >= 500:
         return FirefliesError(
-            f"Fireflies answered HTTP {status}; trying again later.",
+            f"Fireflies returned HTTP {status}; trying again later.",
             retryable=True,
             retry_after=_retry_after(retry_after),
         )
-    return FirefliesError(f"Fireflies answered HTTP {status}.", retryable=False)
+    return FirefliesError(f"Fireflies returned HTTP {status}.", retryable=False)
 
 
 def _retry_after(value):

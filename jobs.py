@@ -133,7 +133,7 @@ def backoff_seconds(attempt, retry_after=None):
 def fetch_meeting(meeting_id):
     """Fetch the meeting's transcript from Fireflies and store it, or record why not.
 
-    Timeouts, 5xx and 429 answers are retried with backoff up to FETCH_MAX_ATTEMPTS; a
+    Timeouts, 5xx and 429 responses are retried with backoff up to FETCH_MAX_ATTEMPTS; a
     rejected key (401) or a GraphQL error stops at once with the reason stored.
     """
     from flask import current_app

@@ -35,7 +35,7 @@ def save_fireflies_key():
 
 
 @bp.post("/integrations/fireflies/test")
-def test_fireflies_key():
+def check_fireflies_key():
     try:
         credential = integrations.check_fireflies_key(current_user.id)
     except LookupError as error:

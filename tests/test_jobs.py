@@ -201,7 +201,7 @@ def test_client_times_out_on_slow_answer(fireflies):
     with pytest.raises(FirefliesError) as error:
         client.fetch_transcript("slow-1")
     assert error.value.retryable is True
-    assert "did not answer within 1 seconds" in str(error.value)
+    assert "did not respond within 1 seconds" in str(error.value)
 
 
 def test_second_run_stores_nothing_more(app, user, hook):

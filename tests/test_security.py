@@ -542,3 +542,11 @@ def test_no_secret_reaches_logs_or_database(app, user, database_path, caplog):
         assert value not in logged
         assert value.encode() not in stored
     assert jwt_value.split(".")[2] not in logged
+
+
+@pytest.mark.app_config(RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0", SIGNIN_IP_RATE_LIMIT="2 per minute")
+def test_rate_limits_fall_back_to_memory_when_redis_is_down(app, user):
+    # Nothing listens on port 9 (discard) of this machine, so every Redis call fails.
+    client = app.test_client()
+    statuses = [_sign_in(client, "ada@example.com", "wrong password").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
