@@ -24,7 +24,7 @@ import clock
 import jobs
 import token_service
 from extensions import db
-from models import ApiToken, Meeting, Membership, UTCDateTime, WebhookDelivery, Workspace
+from models import ApiToken, Meeting, Membership, UTCDateTime, WebhookDelivery, Workspace, token_status
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def receive(endpoint_id, body, signature_header):
 
         verify_signature(token, body, signature_header)
 
-        status = token_service.token_status(token)
+        status = token_status(token)
         if status != "active":
             raise DeliveryRejected(
                 401, f"key_{status}",

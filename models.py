@@ -22,6 +22,18 @@ def valid_id(value):
     return isinstance(value, int) and 0 < value <= MAX_ID
 
 
+def token_status(token, now=None):
+    """Return "revoked", "expired" or "active" for anything with ``revoked_at`` and ``expires_at``.
+
+    It takes rows of Core selects as well as ApiToken objects, so the status has one rule.
+    """
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at <= (now or clock.utcnow()):
+        return "expired"
+    return "active"
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
@@ -162,11 +174,7 @@ class ApiToken(db.Model):
 
     def status(self, now=None):
         """Return "revoked", "expired" or "active", computed at the time of the call."""
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at <= (now or clock.utcnow()):
-            return "expired"
-        return "active"
+        return token_status(self, now)
 
     @classmethod
     def listed_for(cls, user_id, before_id=None, limit=25):

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 
 import clock
 from extensions import db
-from models import ApiToken, User
+from models import ApiToken, User, token_status
 from secretbox import SecretBox, decode_key, decode_keys
 
 log = logging.getLogger(__name__)
@@ -305,15 +305,6 @@ def _unverified_header(value):
     if not isinstance(header, dict):
         raise ValueError("The JWT header is not a JSON object.")
     return header
-
-
-def token_status(token, now=None):
-    """Return "revoked", "expired" or "active" for anything with ``revoked_at`` and ``expires_at``."""
-    if token.revoked_at is not None:
-        return "revoked"
-    if token.expires_at <= (now or clock.utcnow()):
-        return "expired"
-    return "active"
 
 
 def _check_usable(token, now=None):

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 import clock
 import token_service
-from blueprints.htmx import is_htmx, render_page_or_fragment
+from blueprints.htmx import render_page_or_fragment
 from forms import CreateTokenForm
 from models import MAX_ID, ApiToken
 from rate_limits import configured, limiter, user_key

@@ -67,6 +67,25 @@ def app(database_url, request):
 
 
 @pytest.fixture
+def fireflies():
+    """A local fake of Fireflies' GraphQL API (see tests/fake_fireflies.py)."""
+    from tests.fake_fireflies import FakeFireflies
+
+    fake = FakeFireflies(slow_seconds=3).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fireflies_app(database_url, fireflies):
+    """An app whose Fireflies API is the local fake."""
+    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

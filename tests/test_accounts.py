@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Membership, User, Workspace
-from tests.conftest import PASSWORD, csrf_token_from, sign_up
+from tests.conftest import PASSWORD, csrf_token_from
 
 
 def test_signup_creates_user_with_personal_workspace(app, user):

@@ -18,25 +18,15 @@ from extensions import db
 from fireflies_client import FirefliesClient, FirefliesError
 from models import Meeting, MeetingActionItem, TranscriptSentence
 from tests.conftest import make_config, sign_up, token_value_from, webhook_url_from
-from tests.fake_fireflies import INVALID_KEY, FakeFireflies
+from tests.fake_fireflies import INVALID_KEY
 from tests.test_security import sign, v2_body
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def fireflies():
-    fake = FakeFireflies(slow_seconds=3).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def app(database_url, fireflies):
-    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app(fireflies_app):
+    return fireflies_app
 
 
 @pytest.fixture

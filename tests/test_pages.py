@@ -7,27 +7,16 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from extensions import db
 from models import Action, FirefliesCredential, Meeting, MeetingActionItem
-from tests.conftest import make_config, sign_up, token_value_from, webhook_url_from
-from tests.fake_fireflies import INVALID_KEY, FakeFireflies
+from tests.conftest import token_value_from, webhook_url_from
+from tests.fake_fireflies import INVALID_KEY
 from tests.test_security import sign, v2_body
 
 
 @pytest.fixture
-def fireflies():
-    fake = FakeFireflies().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def app(database_url, fireflies):
-    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app(fireflies_app):
+    return fireflies_app
 
 
 def count(app, model):

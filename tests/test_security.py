@@ -10,7 +10,6 @@ import logging
 import re
 import secrets
 import time
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import jwt
@@ -305,7 +304,6 @@ def test_every_state_changing_route_needs_csrf(app, user):
 
 def test_every_object_route_hides_other_users_objects(app, user, other_user):
     other_user.create_token(name="not yours")
-    foreign = latest_token(app, other_user.email)
     ids = _objects_of(app, other_user.email)
     checked = 0
     for rule in _dashboard_rules(app):
