@@ -6,6 +6,7 @@ Retry-After; each breach is logged once per limit, key and window, not once per 
 """
 
 import logging
+import math
 import threading
 import time
 
@@ -44,16 +45,6 @@ def init_app(app):
     limiter.init_app(app)
 
 
-def limit_bearer_failures(blueprint):
-    """Count rejected Bearer tokens per client IP, in one count across all API blueprints."""
-    limiter.shared_limit(
-        configured("BEARER_FAILURE_RATE_LIMIT"),
-        scope="bearer_failures",
-        deduct_when=failed,
-        error_message="Too many requests with invalid tokens from your address. Wait a minute and try again.",
-    )(blueprint)
-
-
 def configured(name):
     """Return a callable that reads the limit ``name`` from the app's configuration."""
     return lambda: current_app.config[name]
@@ -82,16 +73,58 @@ _logged_lock = threading.Lock()
 
 def log_breach(request_limit):
     """Log a breached limit once per key and window."""
-    window = request_limit.limit.get_expiry()
-    window_index = int(time.time() // window)
-    entry = (request_limit.key, window_index)
+    _log_once(request_limit.limit, request_limit.key)
+    return None
+
+
+def _log_once(limit, key):
+    window_index = int(time.time() // limit.get_expiry())
+    entry = (key, window_index)
     with _logged_lock:
         if entry in _logged_windows:
-            return None
+            return
         # Forget windows that have ended, so the record stays small.
-        for stale in [key for key, index in _logged_windows.items() if index < window_index - 1]:
+        for stale in [old for old, index in _logged_windows.items() if index < window_index - 1]:
             del _logged_windows[stale]
         _logged_windows[entry] = window_index
     log.warning("Rate limit %s exceeded for %s on %s %s; further breaches in this window are not logged.",
-                request_limit.limit, request_limit.key, request.method, request.path)
-    return None
+                limit, key, request.method, request.path)
+
+
+# Rejected Bearer tokens are counted by hand rather than through a Flask-Limiter decorator,
+# which would add its bookkeeping to every API request, including the valid ones that are
+# most of them: a valid request costs one read of the count, a rejected one one write.
+def _bearer_failure_limit():
+    return parse(current_app.config["BEARER_FAILURE_RATE_LIMIT"])
+
+
+def _bearer_failure_key(client_ip):
+    """Return the count's identifiers, under RATELIMIT_KEY_PREFIX like Flask-Limiter's own keys."""
+    return (current_app.config.get("RATELIMIT_KEY_PREFIX") or "", "bearer_failures", client_ip)
+
+
+def bearer_retry_after(client_ip):
+    """Return the seconds to wait if this address has too many rejected tokens, else None."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return None
+    limit = _bearer_failure_limit()
+    key = _bearer_failure_key(client_ip)
+    try:
+        if limiter.limiter.test(limit, *key):
+            return None
+        reset_at, _ = limiter.limiter.get_window_stats(limit, *key)
+    except Exception:
+        # The count is unavailable (Redis down, say): do not turn that into a failed request.
+        log.exception("Could not read the rejected-token count of %s; not limiting this request.", client_ip)
+        return None
+    _log_once(limit, "/".join(key))
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def record_bearer_failure(client_ip):
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    try:
+        limiter.limiter.hit(_bearer_failure_limit(), *_bearer_failure_key(client_ip))
+    except Exception:
+        log.exception("Could not count a rejected token of %s.", client_ip)

@@ -13,19 +13,17 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from sqlalchemy import bindparam, select
 
 import openapi
+import rate_limits
 import token_service
 from blueprints.api_errors import ApiError, api_error
 from extensions import db
 from models import MAX_ID, Membership, Workspace
-from rate_limits import limit_bearer_failures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
-
-limit_bearer_failures(bp)
 
 _workspaces = Workspace.__table__
 _memberships = Membership.__table__
@@ -44,10 +42,16 @@ def bearer_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        retry_after = rate_limits.bearer_retry_after(request.remote_addr or "")
+        if retry_after is not None:
+            return api_error(429, "too_many_requests",
+                             "Too many requests with invalid tokens from your address. Wait a minute and try again.",
+                             headers={"Retry-After": str(retry_after)})
         try:
             value = token_service.parse_bearer(request.headers.get("Authorization"))
             g.api_user, g.api_token = token_service.authenticate(value)
         except token_service.InvalidToken as error:
+            rate_limits.record_bearer_failure(request.remote_addr or "")
             log.info("Bearer token rejected from %s: %s", request.remote_addr, error.reason)
             challenge = f'Bearer realm="api", error="invalid_token", error_description="{error.message}"'
             if error.reason == "missing":

@@ -7,13 +7,10 @@ from flask import Blueprint, g, jsonify, request, url_for
 import actions
 import idempotency
 from blueprints.api import bearer_required, decode_cursor, next_link, page_size
-from rate_limits import limit_bearer_failures
 from blueprints.api_errors import ApiError, json_object
 from models import Action
 
 bp = Blueprint("api_actions", __name__, url_prefix="/api/v1")
-
-limit_bearer_failures(bp)
 
 
 def _invalid(fields):

@@ -4,14 +4,11 @@ from flask import Blueprint, g, jsonify
 from sqlalchemy import select
 
 from blueprints.api import bearer_required, decode_cursor, next_link, page_size
-from rate_limits import limit_bearer_failures
 from blueprints.api_errors import ApiError
 from extensions import db
 from models import Meeting
 
 bp = Blueprint("api_meetings", __name__, url_prefix="/api/v1")
-
-limit_bearer_failures(bp)
 
 
 def meeting_json(meeting, detail=False):
