@@ -13,10 +13,13 @@ PORT="${PORT:-5000}"
 
 .venv/bin/flask worker &
 WORKER_PID=$!
-# Stop the worker (by its process id) when the server stops, however it stops.
-trap 'kill "$WORKER_PID" 2>/dev/null || true; wait "$WORKER_PID" 2>/dev/null || true' EXIT
+.venv/bin/flask run --host "$HOST" --port "$PORT" &
+SERVER_PID=$!
+# Stop both (by their process ids) when either stops or this script is stopped. Waiting in
+# the background lets a signal to this script run the trap at once.
+trap 'kill "$WORKER_PID" "$SERVER_PID" 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 
 echo
 echo "Exponential is running at http://$HOST:$PORT/ (press Ctrl+C to stop)."
 echo
-.venv/bin/flask run --host "$HOST" --port "$PORT"
+wait -n "$WORKER_PID" "$SERVER_PID"
