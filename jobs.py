@@ -18,6 +18,7 @@ from huey.exceptions import RetryTask
 from sqlalchemy import delete, or_, select, update
 
 import clock
+import delivery_log
 import integrations
 from extensions import db
 from fireflies_client import FirefliesClient, FirefliesError
@@ -41,6 +42,7 @@ class Jobs:
     huey: object
     fetch_meeting: object
     requeue_stale: object
+    prune_webhook_log: object
 
 
 def init_app(app):
@@ -61,10 +63,17 @@ def init_app(app):
         with app.app_context():
             requeue_pending(stale_only=True)
 
+    def prune_webhook_log_task():
+        with app.app_context():
+            delivery_log.prune()
+
     app.extensions["jobs"] = Jobs(
         huey=huey,
         fetch_meeting=huey.task(name="fetch_meeting")(fetch_meeting_task),
         requeue_stale=huey.periodic_task(crontab(minute="*"), name="requeue_stale_fetches")(requeue_stale_task),
+        prune_webhook_log=huey.periodic_task(crontab(minute="17"), name="prune_webhook_log")(
+            prune_webhook_log_task
+        ),
     )
 
 
