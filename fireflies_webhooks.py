@@ -202,6 +202,17 @@ def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def sample_delivery(secret, meeting_id):
+    """Return a V2 delivery body for now and its signature under ``secret``, for trying a webhook URL."""
+    body = json.dumps({
+        "event": "Transcription completed",
+        "timestamp": int(clock.utcnow().timestamp() * 1000),
+        "meeting_id": meeting_id,
+        "client_reference_id": None,
+    }, separators=(",", ":")).encode()
+    return body, sign(secret, body)
+
+
 def verify_signature(token, body, signature_header):
     if not signature_header or not signature_header.strip():
         raise DeliveryRejected(401, "missing_signature", "The X-Hub-Signature header is missing.")

@@ -1,9 +1,13 @@
-"""The Tokens page: create a token and copy it once, list tokens, revoke them."""
+"""The Tokens page: create a token and copy it once, list tokens, revoke them, and try a webhook."""
+
+import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 import clock
+import delivery_log
+import fireflies_webhooks
 import token_service
 from blueprints.htmx import is_htmx, render_page_or_fragment
 from forms import CreateTokenForm
@@ -54,6 +58,31 @@ def create():
     return body, status, {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+@bp.get("/tokens/<int:token_id>")
+def detail(token_id):
+    token = _owned_token_or_404(token_id, include_revoked=True)
+    return render_template("tokens/detail.html", **_detail_context(token))
+
+
+@bp.post("/tokens/<int:token_id>/test-delivery")
+def test_delivery(token_id):
+    """Run a signed sample delivery through the receiver, logged as a test; no meeting is stored."""
+    token = _owned_token_or_404(token_id)
+    if token.kind != "hex":
+        abort(404, "Only a Hex Key has a webhook URL to test.")
+
+    body, signature = fireflies_webhooks.sample_delivery(
+        token_service.webhook_secret(token), f"test-{secrets.token_hex(4)}"
+    )
+    try:
+        fireflies_webhooks.receive(token.endpoint_id, body, signature, source_ip=request.remote_addr, test=True)
+    except fireflies_webhooks.DeliveryRejected as rejection:
+        result = {"ok": False, "message": f"The receiver rejected the test delivery: {rejection.message}"}
+    else:
+        result = {"ok": True, "message": "The receiver accepted the test delivery. No meeting was stored."}
+    return render_template("tokens/detail.html", **_detail_context(token, test_result=result))
+
+
 @bp.delete("/tokens/<int:token_id>")
 def revoke(token_id):
     token = _owned_token_or_404(token_id)
@@ -73,11 +102,39 @@ def confirm_revoke(token_id):
     return redirect(url_for("tokens.index"), 303)
 
 
-def _owned_token_or_404(token_id):
+def _owned_token_or_404(token_id, include_revoked=False):
     token = ApiToken.owned_by(current_user.id, token_id)
-    if token is None or token.revoked_at is not None:
+    if token is None or (token.revoked_at is not None and not include_revoked):
         abort(404, "No such token. It may have been revoked already.")
     return token
+
+
+def _detail_context(token, test_result=None):
+    return {
+        "token": token,
+        "now": clock.utcnow(),
+        "entries": delivery_log.entries_for_token(token.id) if token.kind == "hex" else [],
+        "reason_text": delivery_log.reason_text,
+        "webhook_url": token_service.webhook_url,
+        "test_result": test_result,
+        "curl_command": _curl_command(token) if token.kind == "hex" and token.status() == "active" else None,
+    }
+
+
+def _curl_command(token):
+    """Return a curl command that posts a correctly signed sample delivery to the token's webhook URL.
+
+    It contains the body and its signature, never the Hex Key.
+    """
+    body, signature = fireflies_webhooks.sample_delivery(
+        token_service.webhook_secret(token), f"sample-{secrets.token_hex(4)}"
+    )
+    return (
+        f"curl -X POST '{token_service.webhook_url(token)}' \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  -H 'X-Hub-Signature: {signature}' \\\n"
+        f"  --data-raw '{body.decode()}'"
+    )
 
 
 def _page_context(form, issued=None, before_id=None):
