@@ -183,6 +183,12 @@ def create_token(user, name, kind, lifetime, description=""):
     return IssuedToken(token=token, value=value)
 
 
+def closest_lifetime(token):
+    """Return the LIFETIMES key nearest to the token's own lifetime, for "Create similar"."""
+    lifetime = token.expires_at - token.created_at
+    return min(LIFETIMES, key=lambda key: abs(LIFETIMES[key][1] - lifetime))
+
+
 def _encode_jwt(user, token):
     claims = {
         "iss": current_app.config["JWT_ISSUER"],

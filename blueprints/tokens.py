@@ -4,17 +4,28 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 import clock
 import delivery_log
 import fireflies_webhooks
 import token_service
+import workflows
 from blueprints.htmx import is_htmx, render_page_or_fragment
+from extensions import db
 from forms import CreateTokenForm
-from models import ApiToken
+from models import ApiToken, TokenEvent
 from rate_limits import configured, limiter, user_key
 
 bp = Blueprint("tokens", __name__)
+
+EVENT_LABELS = {
+    "created": "Created",
+    "revoked": "Revoked",
+    "first_used": "First used",
+    "rejected_expired": "Request rejected: the token had expired",
+    "rejected_revoked": "Request rejected: the token was revoked",
+}
 
 
 @bp.before_request
@@ -31,7 +42,34 @@ def home():
 @bp.get("/tokens")
 def index():
     before_id = request.args.get("before", type=int)
-    return _render_page(CreateTokenForm(formdata=None), before_id=before_id)
+    return _render_page(_prefilled_form(), before_id=before_id)
+
+
+@bp.get("/tokens/activity")
+def activity():
+    events = db.session.execute(
+        select(TokenEvent, ApiToken)
+        .join(ApiToken, ApiToken.id == TokenEvent.token_id)
+        .where(TokenEvent.user_id == current_user.id)
+        .order_by(TokenEvent.id.desc())
+        .limit(100)
+    ).all()
+    return render_template("tokens/activity.html", events=events, event_labels=EVENT_LABELS)
+
+
+def _prefilled_form():
+    """Return the create form, filled from ``?similar=<token id>`` or with ``?kind=`` chosen."""
+    similar = request.args.get("similar", type=int)
+    token = ApiToken.owned_by(current_user.id, similar) if similar is not None else None
+    if token is not None:
+        return CreateTokenForm(
+            formdata=None, name=token.name, kind=token.kind, description=token.description,
+            expires_in=token_service.closest_lifetime(token), replaces=str(token.id),
+        )
+    kind = request.args.get("kind")
+    if kind in token_service.KIND_LABELS:
+        return CreateTokenForm(formdata=None, kind=kind)
+    return CreateTokenForm(formdata=None)
 
 
 @bp.post("/tokens")
@@ -52,7 +90,9 @@ def create():
         lifetime=form.expires_in.data,
         description=form.description.data or "",
     )
+    replaced, moved = _replace(form.replaces.data, issued.token)
     context = _page_context(CreateTokenForm(formdata=None), issued=issued)
+    context.update(replaced=replaced, moved_links=moved)
     body, status = render_page_or_fragment("tokens/index.html", "tokens/_created.html", status=201, **context)
     # The body carries the token value, which must not stay in any cache or history.
     return body, status, {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -100,6 +140,16 @@ def confirm_revoke(token_id):
     token_service.revoke_token(token)
     flash(f"Token \u201c{token.name}\u201d was revoked. Requests that use it are now rejected.", "success")
     return redirect(url_for("tokens.index"), 303)
+
+
+def _replace(replaces, new_token):
+    """Move the workflows of the token that ``new_token`` replaces to it; return (old token, moved count)."""
+    if not (replaces or "").isdigit():
+        return None, 0
+    old = ApiToken.owned_by(current_user.id, int(replaces))
+    if old is None or old.id == new_token.id:
+        return None, 0
+    return old, workflows.move_links(current_user.id, old.id, new_token.id)
 
 
 def _owned_token_or_404(token_id, include_revoked=False):
