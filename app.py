@@ -31,6 +31,7 @@ from blueprints import (
     meetings_pages,
     tokens,
     webhooks,
+    workflows_pages,
 )
 from blueprints.api_errors import api_error
 from blueprints.htmx import is_htmx
@@ -71,7 +72,7 @@ def create_app(test_config=None):
     security_headers.init_app(app)
 
     for blueprint in (auth.bp, tokens.bp, actions_pages.bp, meetings_pages.bp, integrations_pages.bp, docs_pages.bp,
-                      health.bp):
+                      workflows_pages.bp, health.bp):
         app.register_blueprint(blueprint)
     for blueprint in (api.bp, api_actions.bp, api_meetings.bp, webhooks.bp):
         app.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 import accounts
 import config
+import delivery_log
 import integrations
 import jobs
 import token_service
@@ -22,6 +23,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 tokens_cli = AppGroup("tokens", help="Create, list and revoke API tokens.")
 keys_cli = AppGroup("keys", help="Rotate the JWT signing key and the encryption key of stored secrets.")
 fireflies_cli = AppGroup("fireflies", help="Manage users' Fireflies API keys.")
+webhook_log_cli = AppGroup("webhook-log", help="Maintain the log of requests to webhook URLs.")
 
 # For each key ring: the setting of the current key and the setting of the retired keys.
 KEY_RINGS = {
@@ -35,6 +37,7 @@ def init_app(app):
     app.cli.add_command(tokens_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(fireflies_cli)
+    app.cli.add_command(webhook_log_cli)
     app.cli.add_command(worker)
 
 
@@ -226,3 +229,11 @@ def worker(burst, workers):
     consumer = app.extensions["jobs"].huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     click.echo(f"Worker started with {workers} thread(s); press Ctrl+C to stop.")
     consumer.run()
+
+
+@webhook_log_cli.command("prune")
+def prune_webhook_log():
+    """Delete delivery log entries older than WEBHOOK_LOG_RETENTION_DAYS."""
+    count = delivery_log.prune()
+    days = current_app.config["WEBHOOK_LOG_RETENTION_DAYS"]
+    click.echo(f"Deleted {count} delivery log entries older than {days} days.")

@@ -63,6 +63,11 @@ class Config:
     CORS_ORIGINS = "*"
     # Oldest V2 delivery timestamp accepted, in seconds; Fireflies retries failed deliveries.
     WEBHOOK_MAX_AGE = 24 * 60 * 60
+    # Bytes of an accepted delivery's body kept in the webhook delivery log.
+    WEBHOOK_LOG_BODY_LIMIT = 16 * 1024
+    # Days that webhook delivery log entries are kept before `flask webhook-log prune` or
+    # the periodic job deletes them.
+    WEBHOOK_LOG_RETENTION_DAYS = 30
     # Upper bound for any request body, in bytes. Larger bodies get 413.
     MAX_CONTENT_LENGTH = 1024 * 1024
     # werkzeug's password hash method; see werkzeug.security.generate_password_hash.
@@ -135,6 +140,8 @@ PARSERS = {
     "FETCH_MAX_ATTEMPTS": _parse_int,
     "CORS_ORIGINS": None,
     "WEBHOOK_MAX_AGE": _parse_int,
+    "WEBHOOK_LOG_BODY_LIMIT": lambda name, raw: _parse_int(name, raw, minimum=0),
+    "WEBHOOK_LOG_RETENTION_DAYS": _parse_int,
     "MAX_CONTENT_LENGTH": _parse_int,
     "PASSWORD_HASH_METHOD": None,
     "AUTO_MIGRATE": _parse_bool,

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import LargeBinary, bindparam, select, text
 
 import clock
+import delivery_log
 import jobs
 import token_service
 from extensions import db
@@ -64,7 +65,8 @@ class StoredMeeting:
 class Receipt:
     # "accepted" for a new delivery, "duplicate" for a repeat of a stored one.
     outcome: str
-    meeting: StoredMeeting
+    # None for a test delivery, which stores no meeting.
+    meeting: Optional[StoredMeeting]
 
 
 _tokens = ApiToken.__table__
@@ -121,41 +123,62 @@ _INSERT_DELIVERY = text(
 )
 
 
-def receive(endpoint_id, body, signature_header):
-    """Verify and store one delivery to the webhook URL ``endpoint_id``.
+def receive(endpoint_id, body, signature_header, source_ip=None, test=False):
+    """Verify and store one delivery to the webhook URL ``endpoint_id``, and log the verdict.
 
-    Return a Receipt, or raise DeliveryRejected; a rejected delivery stores nothing.
-    Every delivery reads the Hex Key's row, so a revoked key is rejected at once.
+    Return a Receipt, or raise DeliveryRejected; a rejected delivery stores nothing but its
+    delivery log entry. Every delivery reads the Hex Key's row, so a revoked key is rejected
+    at once. With ``test`` the delivery is checked and logged as a test, and no meeting is
+    stored or fetched.
     """
     with db.engine.connect() as connection:
-        token = connection.execute(_ENDPOINT_LOOKUP, {"endpoint_id": endpoint_id}).first()
-        if token is None:
-            raise DeliveryRejected(404, "unknown_webhook", "No webhook exists at this URL.")
-
-        verify_signature(token, body, signature_header)
-
-        status = token_status(token)
-        if status != "active":
-            raise DeliveryRejected(
-                401, f"key_{status}",
-                f"The Hex Key of this webhook has {'been revoked' if status == 'revoked' else 'expired'}. "
-                "Create a new Hex Key and update the webhook secret in Fireflies.",
-            )
-
-        delivery = parse_body(body)
-        if not _is_fresh(delivery) and not _already_stored(connection, token, delivery):
-            raise DeliveryRejected(
-                422, "stale_delivery",
-                f"The delivery's timestamp is more than {current_app.config['WEBHOOK_MAX_AGE']} seconds old "
-                "or too far in the future.",
-            )
-        receipt = store(connection, token, delivery, body)
-    if receipt.outcome == "accepted":
+        token = None
+        delivery = None
+        try:
+            token = connection.execute(_ENDPOINT_LOOKUP, {"endpoint_id": endpoint_id}).first()
+            delivery = _check(connection, token, body, signature_header)
+            if test:
+                receipt = Receipt(outcome="accepted", meeting=None)
+            else:
+                receipt = store(connection, token, delivery, body)
+        except DeliveryRejected as rejection:
+            event, meeting_id = (delivery.event, delivery.meeting_id) if delivery else delivery_log.peek(body)
+            delivery_log.record(connection, endpoint_id, token, "rejected", rejection.reason,
+                                source_ip=source_ip, event=event, meeting_id=meeting_id, is_test=test)
+            raise
+        delivery_log.record(connection, endpoint_id, token, receipt.outcome, source_ip=source_ip,
+                            event=delivery.event, meeting_id=delivery.meeting_id, body=body, is_test=test)
+    if receipt.outcome == "accepted" and not test:
         # The meeting row already records when its fetch was queued, so enqueueing writes nothing else.
         jobs.enqueue_fetch(receipt.meeting.id, record_time=False)
-    log.info("Webhook delivery %s: token=%s meeting=%s event=%r",
-             receipt.outcome, token.id, delivery.meeting_id, delivery.event)
+    log.info("Webhook delivery %s: token=%s meeting=%s event=%r test=%s",
+             receipt.outcome, token.id, delivery.meeting_id, delivery.event, test)
     return receipt
+
+
+def _check(connection, token, body, signature_header):
+    """Return the parsed delivery if ``token`` may accept it, or raise DeliveryRejected."""
+    if token is None:
+        raise DeliveryRejected(404, "unknown_webhook", "No webhook exists at this URL.")
+
+    verify_signature(token, body, signature_header)
+
+    status = token_status(token)
+    if status != "active":
+        raise DeliveryRejected(
+            401, f"key_{status}",
+            f"The Hex Key of this webhook has {'been revoked' if status == 'revoked' else 'expired'}. "
+            "Create a new Hex Key and update the webhook secret in Fireflies.",
+        )
+
+    delivery = parse_body(body)
+    if not _is_fresh(delivery) and not _already_stored(connection, token, delivery):
+        raise DeliveryRejected(
+            422, "stale_delivery",
+            f"The delivery's timestamp is more than {current_app.config['WEBHOOK_MAX_AGE']} seconds old "
+            "or too far in the future.",
+        )
+    return delivery
 
 
 def _is_fresh(delivery):
@@ -177,6 +200,17 @@ def _already_stored(connection, token, delivery):
 def sign(secret, body):
     """Return the hex HMAC-SHA256 of ``body`` under ``secret``, as Fireflies computes it."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sample_delivery(secret, meeting_id):
+    """Return a V2 delivery body for now and its signature under ``secret``, for trying a webhook URL."""
+    body = json.dumps({
+        "event": "Transcription completed",
+        "timestamp": int(clock.utcnow().timestamp() * 1000),
+        "meeting_id": meeting_id,
+        "client_reference_id": None,
+    }, separators=(",", ":")).encode()
+    return body, sign(secret, body)
 
 
 def verify_signature(token, body, signature_header):

@@ -5,6 +5,7 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -52,6 +53,8 @@ class SignInForm(FlaskForm):
 
 
 class CreateTokenForm(FlaskForm):
+    # The id of the token that this one replaces, set by "Create similar".
+    replaces = HiddenField()
     name = StringField(
         "Name",
         filters=[strip_whitespace],

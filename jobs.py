@@ -19,6 +19,7 @@ from huey.storage import SqliteStorage
 from sqlalchemy import delete, or_, select, update
 
 import clock
+import delivery_log
 import integrations
 from extensions import db
 from fireflies_client import FirefliesClient, FirefliesError
@@ -55,6 +56,7 @@ class Jobs:
     huey: object
     fetch_meeting: object
     requeue_stale: object
+    prune_webhook_log: object
 
 
 def init_app(app):
@@ -75,10 +77,17 @@ def init_app(app):
         with app.app_context():
             requeue_pending(stale_only=True)
 
+    def prune_webhook_log_task():
+        with app.app_context():
+            delivery_log.prune()
+
     app.extensions["jobs"] = Jobs(
         huey=huey,
         fetch_meeting=huey.task(name="fetch_meeting")(fetch_meeting_task),
         requeue_stale=huey.periodic_task(crontab(minute="*"), name="requeue_stale_fetches")(requeue_stale_task),
+        prune_webhook_log=huey.periodic_task(crontab(minute="17"), name="prune_webhook_log")(
+            prune_webhook_log_task
+        ),
     )
 
 

@@ -158,6 +158,10 @@ class ApiToken(db.Model):
     # JWT Token only: the token's unique id claim.
     jti: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
+    # Last authenticated API request, written at most once a minute (see token_service).
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_used_ip: Mapped[Optional[str]] = mapped_column(String(45))
+
     user: Mapped[User] = relationship()
 
     __table_args__ = (Index("ix_api_token_user_id_id", "user_id", "id"),)
@@ -175,6 +179,14 @@ class ApiToken(db.Model):
     def status(self, now=None):
         """Return "revoked", "expired" or "active", computed at the time of the call."""
         return token_status(self, now)
+
+    def display_status(self, now=None):
+        """Return status(), or "expiring" for an active token with under 10% of its lifetime left."""
+        now = now or clock.utcnow()
+        status = self.status(now)
+        if status == "active" and (self.expires_at - now) < (self.expires_at - self.created_at) / 10:
+            return "expiring"
+        return status
 
     @classmethod
     def listed_for(cls, user_id, before_id=None, limit=25):
@@ -337,3 +349,66 @@ class WebhookDelivery(db.Model):
 
     # One stored delivery per event and meeting: Fireflies retries, and repeats are no-ops.
     __table_args__ = (UniqueConstraint("user_id", "fireflies_meeting_id", "event"),)
+
+
+class WebhookAttempt(db.Model):
+    """Requests to one webhook URL with the same verdict and reason within one minute.
+
+    Repeats within the minute add to ``count`` and overwrite the ``last_*`` details, so a
+    flood of requests to one URL stores at most one row per verdict and reason a minute.
+    Requests to unknown URLs share the ``endpoint_key`` "", so random URLs cannot add rows.
+    """
+
+    VERDICTS = ("accepted", "duplicate", "rejected")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_key: Mapped[str] = mapped_column(String(32))
+    token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_token.id"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    verdict: Mapped[str] = mapped_column(String(20))
+    # A DeliveryRejected reason (or "body_too_large"); "" for accepted and duplicate.
+    reason: Mapped[str] = mapped_column(String(40))
+    # True for a "Send test delivery" run from the Tokens page, which stores no meeting.
+    is_test: Mapped[bool]
+    count: Mapped[int]
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_ip: Mapped[Optional[str]] = mapped_column(String(45))
+    event: Mapped[Optional[str]] = mapped_column(String(100))
+    meeting_id: Mapped[Optional[str]] = mapped_column(String(200))
+    # The body of an accepted delivery, cut to WEBHOOK_LOG_BODY_LIMIT bytes.
+    body: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_key", "window_start", "verdict", "reason", "is_test"),
+        Index("ix_webhook_attempt_token_id_last_at", "token_id", "last_at"),
+        Index("ix_webhook_attempt_window_start", "window_start"),
+    )
+
+
+class Workflow(db.Model):
+    """The token that one of the user's workflows uses, chosen when it was set up."""
+
+    KINDS = ("fireflies", "extension", "api")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_token.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow, onupdate=clock.utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+
+class TokenEvent(db.Model):
+    """Something that happened to a token: created, revoked, first_used, rejected_expired, rejected_revoked."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source_ip: Mapped[Optional[str]] = mapped_column(String(45))
+
+    __table_args__ = (Index("ix_token_event_user_id_id", "user_id", "id"),)

@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 import jwt
-from flask import current_app, url_for
-from sqlalchemy import bindparam, select
+from flask import current_app, has_request_context, request, url_for
+from sqlalchemy import bindparam, or_, select, update
 
 import clock
 from extensions import db
-from models import ApiToken, User, token_status
+from models import ApiToken, TokenEvent, User, token_status
 from secretbox import SecretBox, decode_key, decode_keys
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,21 @@ _tokens = ApiToken.__table__
 _users = User.__table__
 _BEARER_SELECT = select(
     _tokens.c.id, _tokens.c.user_id, _tokens.c.kind, _tokens.c.name, _tokens.c.secret_digest,
-    _tokens.c.expires_at, _tokens.c.revoked_at,
+    _tokens.c.expires_at, _tokens.c.revoked_at, _tokens.c.last_used_at,
     _users.c.email, _users.c.name.label("user_name"),
 ).join(_users, _users.c.id == _tokens.c.user_id)
 _HEX_LOOKUP = _BEARER_SELECT.where(_tokens.c.secret_digest == bindparam("digest"), _tokens.c.kind == "hex")
 _JWT_LOOKUP = _BEARER_SELECT.where(_tokens.c.jti == bindparam("jti"), _tokens.c.kind == "jwt")
+# Written only when the stored time is older than this, so most requests stay read-only.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+_RECORD_USE = (
+    update(_tokens)
+    .where(
+        _tokens.c.id == bindparam("token_id"),
+        or_(_tokens.c.last_used_at.is_(None), _tokens.c.last_used_at < bindparam("cutoff")),
+    )
+    .values(last_used_at=bindparam("now"), last_used_ip=bindparam("ip"))
+)
 
 
 class InvalidToken(Exception):
@@ -165,10 +175,18 @@ def create_token(user, name, kind, lifetime, description=""):
     token.last_four = value[-4:]
 
     db.session.add(token)
+    db.session.flush()
+    db.session.add(TokenEvent(user_id=user.id, token_id=token.id, kind="created", at=now))
     db.session.commit()
     log.info("Token created: id=%s user=%s kind=%s expires_at=%s",
              token.id, user.id, kind, token.expires_at.isoformat())
     return IssuedToken(token=token, value=value)
+
+
+def closest_lifetime(token):
+    """Return the LIFETIMES key nearest to the token's own lifetime, for "Create similar"."""
+    lifetime = token.expires_at - token.created_at
+    return min(LIFETIMES, key=lambda key: abs(LIFETIMES[key][1] - lifetime))
 
 
 def _encode_jwt(user, token):
@@ -191,6 +209,7 @@ def revoke_token(token):
     """Mark the token revoked. It stays in the database for audit and cannot be restored."""
     if token.revoked_at is None:
         token.revoked_at = clock.utcnow()
+        db.session.add(TokenEvent(user_id=token.user_id, token_id=token.id, kind="revoked", at=token.revoked_at))
         db.session.commit()
         log.info("Token revoked: id=%s user=%s", token.id, token.user_id)
 
@@ -228,10 +247,11 @@ def parse_bearer(header):
     return value
 
 
-def authenticate(value):
+def authenticate(value, source_ip=None):
     """Return the active (BearerUser, BearerToken) for a Bearer token value, or raise InvalidToken.
 
-    Every call reads the token's row, so a revocation takes effect on the next request.
+    Every call reads the token's row, so a revocation takes effect on the next request. The
+    token's last use is written at most once per LAST_USED_RESOLUTION.
     """
     if HEX_KEY_PATTERN.fullmatch(value):
         digest = hex_digest(value)
@@ -250,8 +270,41 @@ def authenticate(value):
         id=row.id, user_id=row.user_id, kind=row.kind, name=row.name,
         expires_at=row.expires_at, revoked_at=row.revoked_at,
     )
-    _check_usable(token)
+    try:
+        _check_usable(token)
+    except InvalidToken as error:
+        record_event(token, f"rejected_{error.reason}", source_ip, once_per=LAST_USED_RESOLUTION)
+        raise
+    now = clock.utcnow()
+    if row.last_used_at is None or row.last_used_at < now - LAST_USED_RESOLUTION:
+        _record_use(token, row.last_used_at is None, source_ip, now)
     return BearerUser(id=row.user_id, email=row.email, name=row.user_name), token
+
+
+def _record_use(token, first, source_ip, now):
+    """Store the time and address of this use; log a first_used event for a first use."""
+    with db.engine.connect() as connection:
+        updated = connection.execute(_RECORD_USE, {
+            "token_id": token.id, "cutoff": now - LAST_USED_RESOLUTION, "now": now, "ip": source_ip,
+        }).rowcount
+        connection.commit()
+    if updated and first:
+        record_event(token, "first_used", source_ip)
+
+
+def record_event(token, kind, source_ip=None, once_per=None):
+    """Store a TokenEvent; with ``once_per``, skip it if the same event is more recent than that."""
+    now = clock.utcnow()
+    if once_per is not None:
+        recent = db.session.scalar(
+            select(TokenEvent.id).where(
+                TokenEvent.token_id == token.id, TokenEvent.kind == kind, TokenEvent.at > now - once_per,
+            ).limit(1)
+        )
+        if recent is not None:
+            return
+    db.session.add(TokenEvent(user_id=token.user_id, token_id=token.id, kind=kind, at=now, source_ip=source_ip))
+    db.session.commit()
 
 
 def _fetch_one(statement, **parameters):
@@ -281,6 +334,7 @@ def _row_for_jwt(value):
             options={"require": JWT_REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError:
+        _record_expired_jwt(value, key)
         raise InvalidToken("expired", "The token has expired. Create a new one on the Tokens page.") from None
     except jwt.InvalidTokenError:
         raise InvalidToken("unknown", "The token is not valid.") from None
@@ -290,6 +344,19 @@ def _row_for_jwt(value):
     if row is not None and str(row.user_id) != claims["sub"]:
         return None
     return row
+
+
+def _record_expired_jwt(value, key):
+    """Store a rejected_expired event for a correctly signed JWT that has expired."""
+    try:
+        claims = jwt.decode(value, key, algorithms=[JWT_ALGORITHM], issuer=current_app.config["JWT_ISSUER"],
+                            options={"verify_exp": False, "require": JWT_REQUIRED_CLAIMS})
+    except jwt.InvalidTokenError:
+        return
+    row = _fetch_one(_JWT_LOOKUP, jti=str(claims["jti"]))
+    if row is not None and str(row.user_id) == claims["sub"]:
+        record_event(row, "rejected_expired", request.remote_addr if has_request_context() else None,
+                     once_per=LAST_USED_RESOLUTION)
 
 
 def _unverified_header(value):

@@ -9,7 +9,7 @@ import binascii
 import logging
 from functools import wraps
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, after_this_request, current_app, g, jsonify, request, url_for
 from sqlalchemy import bindparam, select
 
 import openapi
@@ -49,7 +49,7 @@ def bearer_required(view):
                              headers={"Retry-After": str(retry_after)})
         try:
             value = token_service.parse_bearer(request.headers.get("Authorization"))
-            g.api_user, g.api_token = token_service.authenticate(value)
+            g.api_user, g.api_token = token_service.authenticate(value, source_ip=request.remote_addr)
         except token_service.InvalidToken as error:
             rate_limits.record_bearer_failure(request.remote_addr or "")
             log.info("Bearer token rejected from %s: %s", request.remote_addr, error.reason)
@@ -57,9 +57,16 @@ def bearer_required(view):
             if error.reason == "missing":
                 challenge = 'Bearer realm="api"'
             return api_error(401, "invalid_token", error.message, headers={"WWW-Authenticate": challenge})
+        after_this_request(_add_token_expiry)
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _add_token_expiry(response):
+    """Send the token's expiry (RFC 3339, UTC) with every authenticated response, so scripts can warn."""
+    response.headers["Token-Expires-At"] = g.api_token.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return response
 
 
 def page_size():

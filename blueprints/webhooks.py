@@ -5,6 +5,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+import delivery_log
 import fireflies_webhooks
 from blueprints.api_errors import api_error
 from rate_limits import configured, limiter, webhook_key
@@ -30,9 +31,14 @@ def read_body():
 @limiter.limit(configured("WEBHOOK_RATE_LIMIT"), key_func=webhook_key,
                error_message="Too many requests to this webhook URL. Wait a minute and try again.")
 def fireflies(endpoint_id):
-    body = read_body()
     try:
-        receipt = fireflies_webhooks.receive(endpoint_id, body, request.headers.get("X-Hub-Signature"))
+        body = read_body()
+    except RequestEntityTooLarge:
+        delivery_log.record_without_connection(endpoint_id, "rejected", "body_too_large", request.remote_addr)
+        raise
+    try:
+        receipt = fireflies_webhooks.receive(endpoint_id, body, request.headers.get("X-Hub-Signature"),
+                                             source_ip=request.remote_addr)
     except fireflies_webhooks.DeliveryRejected as rejection:
         log.info("Webhook delivery rejected: endpoint=%s reason=%s from %s",
                  endpoint_id[:8], rejection.reason, request.remote_addr)

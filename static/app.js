@@ -44,7 +44,7 @@
 
   function copyField(button) {
     const field = document.getElementById(button.dataset.copy);
-    const panel = button.closest("[data-reveal]");
+    const panel = button.closest("[data-reveal], [data-copy-panel]");
     if (!field) {
       return;
     }

@@ -4,7 +4,7 @@ These tests read whatever migrations exist in migrations/versions, so they keep 
 as migrations are added.
 """
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -125,6 +125,8 @@ def _sample_value(column, row_number):
         return row_number + 0.5
     if python_type is datetime:
         return datetime(2026, 1, 1, 12, row_number, tzinfo=timezone.utc)
+    if python_type is date:
+        return date(2026, 1, 1 + row_number)
     if python_type is bytes:
         return f"{column.name}-{row_number}".encode()
     if python_type is dict:

@@ -82,6 +82,21 @@ def visit_every_page(page, clock):
     expect(page.get_by_label("Fireflies API key")).to_be_visible()
     yield "integrations"
 
+    page.goto("/workflows")
+    expect(page.locator("#workflow-fireflies")).to_contain_text("Setup Required")
+    yield "workflows-setup-required"
+
+    page.goto("/tokens")
+    page.get_by_role("link", name="Fireflies Webhook").click()
+    expect(page.get_by_role("button", name="Send test delivery")).to_be_visible()
+    page.get_by_role("button", name="Send test delivery").click()
+    expect(page.get_by_role("status").first).to_contain_text("accepted the test delivery")
+    yield "token-detail"
+
+    page.goto("/tokens/activity")
+    expect(page.get_by_role("heading", name="Token activity")).to_be_visible()
+    yield "token-activity"
+
     page.goto("/api-docs")
     expect(page.get_by_role("heading", name="API", exact=True)).to_be_visible()
     yield "api-docs"
