@@ -56,36 +56,54 @@ _TOKEN_OF_ENDPOINT = select(_tokens.c.id, _tokens.c.user_id).where(
 
 
 def record(connection, endpoint_id, token, verdict, reason="", source_ip=None, event=None,
-           meeting_id=None, body=None, is_test=False):
-    """Add one request to the log on ``connection`` and commit; log and swallow any error.
+           meeting_id=None, body=None, is_test=False, commit=True):
+    """Add one request to the log on ``connection``; log and swallow any error.
 
     ``token`` is the Hex Key's row (with ``id`` and ``user_id``), or None for an unknown URL.
     ``body`` is kept only for accepted deliveries, cut to WEBHOOK_LOG_BODY_LIMIT bytes.
+    With ``commit=False`` the entry joins the caller's transaction, which the caller
+    commits: a failed entry then never takes the caller's writes down with it.
     """
+    values = _entry(endpoint_id, token, verdict, reason, source_ip, event, meeting_id, body, is_test)
+    # PostgreSQL aborts the whole transaction on a failed statement, so an entry that joins
+    # the caller's transaction gets a savepoint there. SQLite undoes only the failed
+    # statement and needs none.
+    savepoint = connection.begin_nested() if not commit and connection.dialect.name == "postgresql" else None
+    try:
+        connection.execute(_UPSERT, values)
+    except Exception:
+        log.exception("Could not add a webhook request to the delivery log: token=%s verdict=%s reason=%s",
+                      token.id if token is not None else None, verdict, reason)
+        if savepoint is not None:
+            savepoint.rollback()
+        elif commit:
+            connection.rollback()
+        return
+    if savepoint is not None:
+        savepoint.commit()
+    if commit:
+        connection.commit()
+
+
+def _entry(endpoint_id, token, verdict, reason, source_ip, event, meeting_id, body, is_test):
     now = clock.utcnow()
     kept_body = None
     if verdict == "accepted" and body is not None:
         kept_body = body[:current_app.config["WEBHOOK_LOG_BODY_LIMIT"]]
-    try:
-        connection.execute(_UPSERT, {
-            "endpoint_key": endpoint_id if token is not None else UNKNOWN_ENDPOINT_KEY,
-            "token_id": token.id if token is not None else None,
-            "user_id": token.user_id if token is not None else None,
-            "window_start": now.replace(second=0, microsecond=0),
-            "verdict": verdict,
-            "reason": reason,
-            "is_test": is_test,
-            "now": now,
-            "source_ip": (source_ip or "")[:45] or None,
-            "event": event[:100] if event else None,
-            "meeting_id": meeting_id[:200] if meeting_id else None,
-            "body": kept_body,
-        })
-        connection.commit()
-    except Exception:
-        log.exception("Could not add a webhook request to the delivery log: token=%s verdict=%s reason=%s",
-                      token.id if token is not None else None, verdict, reason)
-        connection.rollback()
+    return {
+        "endpoint_key": endpoint_id if token is not None else UNKNOWN_ENDPOINT_KEY,
+        "token_id": token.id if token is not None else None,
+        "user_id": token.user_id if token is not None else None,
+        "window_start": now.replace(second=0, microsecond=0),
+        "verdict": verdict,
+        "reason": reason,
+        "is_test": is_test,
+        "now": now,
+        "source_ip": (source_ip or "")[:45] or None,
+        "event": event[:100] if event else None,
+        "meeting_id": meeting_id[:200] if meeting_id else None,
+        "body": kept_body,
+    }
 
 
 def record_without_connection(endpoint_id, verdict, reason, source_ip=None):

@@ -140,14 +140,17 @@ def receive(endpoint_id, body, signature_header, source_ip=None, test=False):
             if test:
                 receipt = Receipt(outcome="accepted", meeting=None)
             else:
-                receipt = store(connection, token, delivery, body)
+                receipt = store(connection, token, delivery, body, commit=False)
         except DeliveryRejected as rejection:
             event, meeting_id = (delivery.event, delivery.meeting_id) if delivery else delivery_log.peek(body)
             delivery_log.record(connection, endpoint_id, token, "rejected", rejection.reason,
                                 source_ip=source_ip, event=event, meeting_id=meeting_id, is_test=test)
             raise
+        # The log entry joins the delivery's transaction: one commit, one fsync, per delivery.
         delivery_log.record(connection, endpoint_id, token, receipt.outcome, source_ip=source_ip,
-                            event=delivery.event, meeting_id=delivery.meeting_id, body=body, is_test=test)
+                            event=delivery.event, meeting_id=delivery.meeting_id, body=body, is_test=test,
+                            commit=False)
+        connection.commit()
     if receipt.outcome == "accepted" and not test:
         # The meeting row already records when its fetch was queued, so enqueueing writes nothing else.
         jobs.enqueue_fetch(receipt.meeting.id, record_time=False)
@@ -295,11 +298,11 @@ def _timestamp(value):
         raise DeliveryRejected(422, "malformed_body", "'timestamp' is out of range.") from None
 
 
-def store(connection, token, delivery, body):
+def store(connection, token, delivery, body, commit=True):
     """Store the delivery and its meeting in one transaction, once per event and meeting.
 
     ``token`` is the Hex Key's row with ``id``, ``user_id`` and the owner's personal
-    ``workspace_id``; ``connection`` commits at the end.
+    ``workspace_id``. With ``commit=False`` the caller commits the transaction.
     """
     now = clock.utcnow()
     meeting_key = {"user_id": token.user_id, "fireflies_meeting_id": delivery.meeting_id}
@@ -331,7 +334,8 @@ def store(connection, token, delivery, body):
             "body": body,
         },
     ).scalar() is not None
-    connection.commit()
+    if commit:
+        connection.commit()
     return Receipt(
         outcome="accepted" if inserted else "duplicate",
         meeting=StoredMeeting(id=meeting_id, fireflies_meeting_id=delivery.meeting_id),

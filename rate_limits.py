@@ -67,7 +67,6 @@ def failed(response):
     return response.status_code in (401, 422)
 
 
-_logged_windows = {}
 _logged_lock = threading.Lock()
 
 
@@ -80,6 +79,8 @@ def log_breach(request_limit):
 def _log_once(limit, key):
     window_index = int(time.time() // limit.get_expiry())
     entry = (key, window_index)
+    # Kept per app, like the counts themselves when they are in memory.
+    _logged_windows = current_app.extensions.setdefault("rate_limit_logged_windows", {})
     with _logged_lock:
         if entry in _logged_windows:
             return
