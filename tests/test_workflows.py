@@ -8,27 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from extensions import db
 from models import Workflow
-from tests.conftest import latest_token, make_config, token_value_from, webhook_url_from
-from tests.fake_fireflies import INVALID_KEY, FakeFireflies
+from tests.conftest import latest_token, token_value_from, webhook_url_from
+from tests.fake_fireflies import INVALID_KEY
 from tests.test_webhooks import post, sign, v2_body
 
 
 @pytest.fixture
-def fireflies():
-    fake = FakeFireflies().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def app(database_url, fireflies):
-    app = create_app(make_config(database_url, FIREFLIES_API_URL=fireflies.url))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app(fireflies_app):
+    return fireflies_app
 
 
 def card(user, kind):
