@@ -77,7 +77,7 @@ def _user_or_fail(email):
 
 @tokens_cli.command("create")
 @click.option("--user", "email", required=True, help="Email of the user who owns the token.")
-@click.option("--name", required=True, help="A name that says what the token is for (1 to 100 characters).")
+@click.option("--name", required=True, help="A name that describes what the token is for (1 to 100 characters).")
 @click.option("--type", "kind", required=True, type=click.Choice(list(KIND_LABELS)), help="hex or jwt.")
 @click.option("--expires", "lifetime", required=True, type=click.Choice(list(LIFETIMES)), help="Lifetime.")
 @click.option("--description", default="", help="Optional notes, at most 500 characters.")

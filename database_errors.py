@@ -1,4 +1,4 @@
-"""Answer 503 with Retry-After when the database cannot be reached, instead of 500.
+"""Respond with 503 and Retry-After when the database cannot be reached, instead of 500.
 
 A lost connection is temporary and the client should try again: Fireflies retries a
 delivery that did not get a 2xx, and nothing was stored for it. The first error of an
@@ -47,7 +47,7 @@ def log_unavailable(error, where):
             _suppressed += 1
             return
         repeats, _suppressed, _last_logged = _suppressed, 0, now
-    # The first line of the message says what failed; the rest repeats the SQL statement.
+    # The first line of the message names what failed, and the rest contains the SQL statement.
     message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     if repeats:
         log.warning("Database unavailable on %s: %s: %s (and %d more such errors in the previous %d s)",

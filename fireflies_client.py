@@ -1,7 +1,7 @@
 """A small client for Fireflies' GraphQL API: test a key and fetch one transcript.
 
 Requests go to ``POST <FIREFLIES_API_URL>/graphql`` with ``Authorization: Bearer <key>``.
-Errors say whether trying again later can help (``retryable``) and how long to wait.
+Errors state whether trying again later can help (``retryable``) and how long to wait.
 """
 
 import http.client

@@ -1,7 +1,7 @@
 """Receive Fireflies webhook deliveries: verify the signature, parse the body, store it.
 
 Fireflies signs each delivery with the webhook secret (a Hex Key): the
-``X-Hub-Signature`` header holds the HMAC-SHA256 of the raw body as hex, sometimes with
+``X-Hub-Signature`` header contains the HMAC-SHA256 of the raw body as hex, sometimes with
 a ``sha256=`` prefix. Two body formats exist:
 
 - V1: ``{"meetingId", "eventType", "clientReferenceId"}``
@@ -37,7 +37,7 @@ MAX_EVENT_LENGTH = 100
 
 
 class DeliveryRejected(Exception):
-    """A delivery was not accepted. ``status`` is the HTTP status to answer with."""
+    """A delivery was not accepted. ``status`` is the HTTP status of the response."""
 
     def __init__(self, status, reason, message):
         super().__init__(message)
@@ -319,7 +319,7 @@ def store(connection, token, delivery, body, commit=True):
         # The meeting came with an earlier delivery: ON CONFLICT DO NOTHING returns no row.
         meeting_id = connection.execute(_MEETING_ID, meeting_key).scalar_one()
 
-    # RETURNING tells an insert from a conflict on every driver; psycopg reports rowcount -1 here.
+    # RETURNING distinguishes an insert from a conflict on every driver, because psycopg reports rowcount -1 here.
     inserted = connection.execute(
         _INSERT_DELIVERY,
         {

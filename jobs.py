@@ -2,7 +2,7 @@
 
 The queue lives in a SQLite file in the instance folder by default and in Redis when
 JOB_QUEUE_URL names it. Huey removes a task from the queue when a worker takes it, so a
-worker killed mid-task would lose it; the meeting row is therefore the record of truth. A
+worker killed mid-task would lose it. The meeting row is therefore the record of truth: a
 meeting stays "pending" until its transcript is stored, each worker requeues pending
 meetings when it starts, and a periodic sweep requeues those whose job went missing.
 Running the fetch twice is harmless: only the first to finish stores the transcript.

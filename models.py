@@ -12,7 +12,7 @@ import clock
 from extensions import db
 
 
-# The largest id a row can have: ids are 32-bit integers on PostgreSQL. Lookups answer
+# The largest id a row can have: ids are 32-bit integers on PostgreSQL. Lookups return
 # "not found" for larger numbers from URLs instead of sending them to the database, which
 # would raise an error.
 MAX_ID = 2**31 - 1
@@ -158,7 +158,7 @@ class ApiToken(db.Model):
     # JWT Token only: the token's unique id claim.
     jti: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
-    # Last authenticated API request, written at most once a minute (see token_service).
+    # Last authenticated API request, written at most once per token_service.LAST_USED_RESOLUTION.
     last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_used_ip: Mapped[Optional[str]] = mapped_column(String(45))
 

@@ -1,8 +1,8 @@
 """Rate limits on guessing and flooding, with Flask-Limiter.
 
 Storage is in memory by default (per process) and Redis when RATELIMIT_STORAGE_URI names
-it, so that several processes share one count. A request over a limit answers 429 with
-Retry-After; each breach is logged once per limit, key and window, not once per request.
+it, so that several processes share one count. A request over a limit gets 429 with
+Retry-After. Each breach is logged once per limit, key and window, not once per request.
 """
 
 import logging
@@ -93,8 +93,8 @@ def _log_once(limit, key):
 
 
 # Rejected Bearer tokens are counted by hand rather than through a Flask-Limiter decorator,
-# which would add its bookkeeping to every API request, including the valid ones that are
-# most of them: a valid request costs one read of the count, a rejected one one write.
+# which would add its bookkeeping to every API request, valid ones included. Here a valid
+# request costs one read of the count, and a rejected one costs one write.
 def _bearer_failure_limit():
     return parse(current_app.config["BEARER_FAILURE_RATE_LIMIT"])
 

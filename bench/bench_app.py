@@ -1,7 +1,7 @@
 """The app with two bench-only routes, for the benchmark in ``bench/run.py``.
 
 Serve it with ``gunicorn 'bench.bench_app:create_bench_app()'``. The routes are the floors
-that the token checks are measured against: ``GET /bench/bare`` answers JSON without
+that the token checks are measured against: ``GET /bench/bare`` returns JSON without
 touching the database, and ``POST /bench/insert`` stores the raw body as one row.
 """
 
@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table
 from app import create_app
 from extensions import csrf, db
 
-# Kept apart from the app's metadata, so that Alembic never sees this table.
+# Kept apart from the app's metadata, so that Alembic never includes this table.
 bench_metadata = MetaData()
 bench_write = Table(
     "bench_write",

@@ -75,7 +75,7 @@ class Gunicorn:
                     return
             except OSError:
                 time.sleep(0.2)
-        raise BenchError(f"gunicorn did not answer on {self.base_url} within {timeout} s; see {self._log.name}.")
+        raise BenchError(f"gunicorn did not respond on {self.base_url} within {timeout} s; see {self._log.name}.")
 
     def stop(self):
         """Stop the gunicorn master this object started, and with it its workers."""
@@ -100,7 +100,7 @@ class LoadResult:
 def run_wrk(url, script, seconds, connections, environment=None):
     """Drive ``url`` for ``seconds`` with one wrk thread and return the measured figures.
 
-    Raise BenchError on any socket error or non-2xx/3xx answer, because a figure that
+    Raise BenchError on any socket error or non-2xx/3xx response, because a figure that
     includes failed requests measures the failure path.
     """
     if not url.startswith(f"http://{HOST}:"):

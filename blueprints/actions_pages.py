@@ -12,7 +12,7 @@ bp = Blueprint("actions", __name__)
 @bp.before_request
 @login_required
 def require_login():
-    """Every page of this blueprint needs a signed-in user."""
+    """Require a signed-in user on every page of this blueprint."""
 
 
 def _workspace_choice():

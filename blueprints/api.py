@@ -38,7 +38,7 @@ _WORKSPACES_OF_USER = (
 
 
 def bearer_required(view):
-    """Authenticate the request's Bearer token; answer 401 as RFC 6750 describes if it fails."""
+    """Authenticate the request's Bearer token; return 401 as RFC 6750 describes if it fails."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -131,7 +131,7 @@ def workspaces_of(user_id):
 
 @bp.get("/openapi.json")
 def openapi_document():
-    """The OpenAPI document; it needs no token, so that tools can read it first."""
+    """Return the OpenAPI document. It needs no token, so that tools can read it first."""
     return jsonify(openapi.document(request.host_url.rstrip("/")))
 
 
@@ -142,7 +142,7 @@ def list_workspaces():
 
 
 def init_app(app):
-    """Answer CORS preflight requests and add CORS headers to every API response.
+    """Respond to CORS preflight requests and add CORS headers to every API response.
 
     Any origin is allowed by default, which is safe because the API reads no cookies and
     accepts only Bearer tokens.

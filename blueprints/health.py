@@ -1,7 +1,7 @@
 """Health endpoints for load balancers and orchestrators.
 
 ``/healthz`` reports that the process serves requests and touches nothing else. ``/readyz`` also
-runs ``SELECT 1`` on the database, and answers 503 with Retry-After while that fails.
+runs ``SELECT 1`` on the database, and returns 503 with Retry-After while that fails.
 """
 
 from flask import Blueprint, jsonify, request

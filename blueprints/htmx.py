@@ -1,4 +1,4 @@
-"""Helpers for answering both HTMX requests and plain browser requests."""
+"""Helpers for responding to both HTMX requests and plain browser requests."""
 
 from urllib.parse import urlsplit
 

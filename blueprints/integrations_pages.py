@@ -11,7 +11,7 @@ bp = Blueprint("integrations", __name__)
 @bp.before_request
 @login_required
 def require_login():
-    """Every page of this blueprint needs a signed-in user."""
+    """Require a signed-in user on every page of this blueprint."""
 
 
 def _render(error=None, status=200):

@@ -17,7 +17,7 @@ PAGE_SIZE = 50
 @bp.before_request
 @login_required
 def require_login():
-    """Every page of this blueprint needs a signed-in user."""
+    """Require a signed-in user on every page of this blueprint."""
 
 
 @bp.get("/meetings")

@@ -31,7 +31,7 @@ EVENT_LABELS = {
 @bp.before_request
 @login_required
 def require_login():
-    """Every page of this blueprint needs a signed-in user."""
+    """Require a signed-in user on every page of this blueprint."""
 
 
 @bp.get("/")

@@ -1,4 +1,4 @@
-"""A local HTTP server that answers GraphQL requests as Fireflies' API does, for tests.
+"""A local HTTP server that responds to GraphQL requests as Fireflies' API does, for tests.
 
 Each transcript id selects a behaviour, so one server serves every case:
 

@@ -47,7 +47,7 @@ def _sign_in(client, email, password):
     return client.post("/signin", data={"email": email, "password": password, "csrf_token": csrf_token_from(page)})
 
 
-def test_signin_failure_message_same_for_unknown_email_and_wrong_password(app, user):
+def test_signin_failure_message_is_uniform(app, user):
     unknown = _sign_in(app.test_client(), "nobody@example.com", PASSWORD)
     wrong = _sign_in(app.test_client(), "ada@example.com", "wrong password")
     assert unknown.status_code == wrong.status_code == 401
@@ -56,7 +56,7 @@ def test_signin_failure_message_same_for_unknown_email_and_wrong_password(app, u
     assert message in wrong.get_data(as_text=True)
 
 
-def test_signin_ignores_email_case_and_returns_to_next_page(app, user):
+def test_signin_returns_to_next_page(app, user):
     client = app.test_client()
     page = client.get("/signin?next=/tokens?before=5").get_data(as_text=True)
     response = client.post(

@@ -22,7 +22,9 @@ def api(app, bearer):
 
     def call(method, path, body=None, headers=None, raw=None, content_type="application/json"):
         merged = dict(bearer, **(headers or {}))
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        data = raw
+        if data is None and body is not None:
+            data = json.dumps(body)
         return client.open(path, method=method, data=data, headers=merged,
                            content_type=content_type if data is not None else None)
 
@@ -51,7 +53,7 @@ def test_create_action_returns_201_with_location(app, api):
     assert fetched.get_json() == body
 
 
-def test_create_action_defaults_to_personal_workspace_and_api_source(app, api):
+def test_create_action_defaults(app, api):
     body = api("POST", "/api/v1/actions", {"title": "Plain"}).get_json()
     workspaces = api("GET", "/api/v1/workspaces").get_json()["workspaces"]
     assert body["workspace_id"] == workspaces[0]["id"]
@@ -223,7 +225,7 @@ def test_meeting_detail_and_missing_meeting(app, api):
     assert missing.get_json()["error"] == "not_found"
 
 
-def test_ids_too_large_for_the_database_get_404_or_422(app, api):
+def test_ids_beyond_32_bits_rejected(app, api):
     huge = 2**63
     assert api("GET", f"/api/v1/actions/{huge}").status_code == 404
     assert api("GET", f"/api/v1/meetings/{huge}").status_code == 404

@@ -20,8 +20,8 @@ function init(args)
 end
 
 function request()
-   -- Past the end of the pool the ids repeat; bench/run.py sizes the pool so this never
-   -- happens and checks the request count against the pool size afterwards.
+   -- Past the end of the pool the ids repeat. bench/run.py sizes the pool so that this does
+   -- not happen, and afterwards checks the request count against the pool size.
    next_index = next_index % #ids + 1
    wrk.headers["X-Hub-Signature"] = signatures[next_index]
    return wrk.format("POST", nil, nil, prefix .. ids[next_index] .. suffix)
